@@ -1,0 +1,33 @@
+# Two entry points, both safe on a fresh machine: they build .venv when needed.
+#   make demo   grades the bundled example class end to end (writes ./demo-out)
+#   make test   runs the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test venv system-deps release clean bench
+
+$(STAMP): pyproject.toml constraints.txt scripts/setup-venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup-venv.sh $(VENV)
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: system-deps $(STAMP)
+	$(BIN)/seqgrade demo --out demo-out
+
+test: system-deps $(STAMP)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(BIN)/seqgrade release --starter-only
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_grade.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache
