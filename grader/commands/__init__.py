@@ -1,0 +1,1 @@
+"""One module per `seqgrade` command; each forwards to library functions."""

@@ -1,0 +1,115 @@
+"""The course configuration: `course/course.yaml` (or the file named by --course).
+
+Holds the course's name, the languages every text must be given in, the
+secret that keys per-student quiz variants, the gradebook's location, due
+dates and the late policy. Paths in the file are relative to the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = Path("course") / "course.yaml"
+SECRET_ENV = "SEQGRADE_SECRET"
+
+
+@dataclass
+class LatePolicy:
+    """How lateness reduces a score. `kind`: none | zero | per_hour | per_day."""
+
+    kind: str = "none"
+    penalty: float = 0.0  # fraction of the score taken off per hour/day late
+    cap: float = 1.0  # the most that lateness can take off (fraction)
+    grace_minutes: float = 0.0  # lateness under this counts as on time
+
+    def fraction(self, late_seconds: float) -> float:
+        """The fraction of the score taken off for `late_seconds` of lateness."""
+        if late_seconds <= self.grace_minutes * 60 or self.kind == "none":
+            return 0.0
+        if self.kind == "zero":
+            return 1.0
+        unit = 3600.0 if self.kind == "per_hour" else 86400.0
+        periods = -(-late_seconds // unit)  # started hours/days count in full
+        return min(self.cap, self.penalty * periods, 1.0)
+
+
+@dataclass
+class CourseConfig:
+    """Everything `course.yaml` says, with defaults for what it leaves out."""
+
+    root: Path = Path(".")  # the folder holding solutions/, assignments/, course/
+    name: str = "seqgrade course"
+    languages: list[str] = field(default_factory=lambda: ["en", "zh"])
+    secret: str = "change-me"  # keys per-student quiz variants; override with $SEQGRADE_SECRET
+    gradebook: Path = Path("gradebook.db")
+    due: dict[str, datetime] = field(default_factory=dict)  # item -> due date (UTC)
+    late_policy: LatePolicy = field(default_factory=LatePolicy)
+    submission_time: str = "mtime"  # mtime | nbgrader (timestamp.txt beside the submission)
+    scheduler: str | None = None  # a Dask scheduler address; None grades locally
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def assignments_dir(self) -> Path:
+        return self.root / "assignments"
+
+    @property
+    def quizzes_dir(self) -> Path:
+        return self.root / "course" / "quizzes"
+
+
+def _parse_when(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {value!r} is not an ISO 8601 date (2026-12-01T23:59:00+00:00)") from exc
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def load_config(path: str | Path | None = None) -> CourseConfig:
+    """Read the course config. Without a file, the defaults for the current folder."""
+    p = Path(path) if path else DEFAULT_CONFIG
+    if not p.exists():
+        if path:
+            raise ConfigError(f"course config {p} does not exist")
+        cfg = CourseConfig(root=Path.cwd())
+    else:
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
+            raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: expected a mapping of settings at the top level")
+        base = p.resolve().parent
+        root = (base / raw.get("root", "..")).resolve()
+        late = raw.get("late_policy") or {}
+        if not isinstance(late, dict) or late.get("kind", "none") not in ("none", "zero", "per_hour", "per_day"):
+            raise ConfigError(f"{p}: late_policy.kind must be one of none, zero, per_hour, per_day")
+        cfg = CourseConfig(
+            root=root,
+            name=str(raw.get("name", CourseConfig.name)),
+            languages=list(raw.get("languages", ["en", "zh"])),
+            secret=str(raw.get("secret", CourseConfig.secret)),
+            gradebook=(base / raw["gradebook"]) if raw.get("gradebook") else root / "gradebook.db",
+            due={str(k): _parse_when(v, f"{p}: due.{k}") for k, v in (raw.get("due") or {}).items()},
+            late_policy=LatePolicy(**late),
+            submission_time=str(raw.get("submission_time", "mtime")),
+            scheduler=raw.get("scheduler"),
+        )
+    cfg.secret = os.environ.get(SECRET_ENV, cfg.secret)
+    return cfg
