@@ -1,0 +1,133 @@
+"""How the zygote is started: inside bubblewrap when it can run, else bare with a warning.
+
+Inside bubblewrap the zygote sees the operating system read-only, Python and
+the virtual environment read-only, this folder (the harness) read-only, a
+private /tmp, its own /proc and a minimal /dev, and no network. The grader's
+files, `solutions/` and other submissions are simply not there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SandboxError
+
+HARNESS_DIR = Path(__file__).resolve().parent
+SANDBOX_HARNESS_DIR = "/opt/seqgrade-sandbox"
+POLICIES = ("auto", "bwrap", "none")
+
+
+class SandboxWarning(UserWarning):
+    """Submissions run without filesystem and network isolation."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-child resource limits."""
+
+    cpu_s: int = 120  # CPU seconds for a whole submission (all its checks)
+    mem_mb: int = 3072  # address space beyond what the forked zygote already maps
+    nproc: int = 256  # processes and threads of the sandbox user, all children together
+    fsize_mb: int = 64  # largest file a child may write
+
+    def as_dict(self) -> dict:
+        return {"cpu_s": self.cpu_s, "mem_mb": self.mem_mb, "nproc": self.nproc,
+                "fsize_mb": self.fsize_mb}
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if str(p) != "/"]
+
+
+def bwrap_command(python: str, control_fd: int) -> list[str]:
+    """The bubblewrap command line that starts the zygote."""
+    prefix = Path(sys.prefix).resolve()  # the virtual environment
+    base = Path(sys.base_prefix).resolve()  # the Python installation
+    cmd = [bwrap_path() or "bwrap", "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        p = Path("/") / link
+        if p.is_symlink():
+            cmd += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            cmd += ["--ro-bind", str(p), str(p)]
+    cmd += ["--ro-bind", "/etc", "/etc"]
+    made: set[Path] = set()
+    for tree in (base, prefix):
+        if str(tree).startswith("/usr/"):
+            continue
+        for anc in _ancestors(tree):
+            if anc not in made and not str(anc).startswith("/usr"):
+                cmd += ["--perms", "0755", "--dir", str(anc)]
+                made.add(anc)
+        cmd += ["--ro-bind", str(tree), str(tree)]
+        made.add(tree)
+    cmd += [
+        "--perms", "0755", "--dir", "/opt",
+        "--ro-bind", str(HARNESS_DIR), SANDBOX_HARNESS_DIR,
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+        "--clearenv",
+        "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+        "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1",
+        "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+        "--chdir", "/tmp",
+    ]
+    if os.geteuid() != 0:
+        cmd += ["--unshare-user"]
+    cmd += [python, "-I", f"{SANDBOX_HARNESS_DIR}/harness.py", str(control_fd)]
+    return cmd
+
+
+def bare_command(python: str, control_fd: int) -> list[str]:
+    return [python, "-I", str(HARNESS_DIR / "harness.py"), str(control_fd)]
+
+
+def _bwrap_works() -> bool:
+    try:
+        r = subprocess.run([bwrap_path(), "--ro-bind", "/", "/", "--unshare-net", "true"],
+                           capture_output=True, timeout=20)
+        return r.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+_BWRAP_OK: dict[str, bool] = {}
+
+
+def resolve_policy(policy: str) -> str:
+    """'bwrap' or 'none'; 'auto' picks bwrap when it is installed and works here."""
+    if policy not in POLICIES:
+        raise SandboxError(f"unknown sandbox policy {policy!r}; use one of {', '.join(POLICIES)}")
+    if policy == "none":
+        return "none"
+    ok = _BWRAP_OK.get("ok")
+    if ok is None:
+        ok = _BWRAP_OK["ok"] = bool(bwrap_path()) and _bwrap_works()
+    if ok:
+        return "bwrap"
+    if policy == "bwrap":
+        raise SandboxError(
+            "bubblewrap (bwrap) is not installed or cannot create namespaces here. "
+            "Install it (`sudo apt-get install bubblewrap`, or `make system-deps`), "
+            "or pass --sandbox none to run submissions without isolation."
+        )
+    warnings.warn(
+        "bubblewrap is not available: submissions run WITHOUT filesystem and network "
+        "isolation (only resource limits and a separate process apply). "
+        "Install bubblewrap (`make system-deps`) before grading untrusted code.",
+        SandboxWarning,
+        stacklevel=2,
+    )
+    return "none"
+
