@@ -1,0 +1,1 @@
+"""Hidden checks, one folder per assignment. Never shipped to students."""
