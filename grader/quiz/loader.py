@@ -139,3 +139,19 @@ def find_quiz_file(name: str, quizzes_dir: Path) -> Path:
                 return f
     raise QuizError(f"no quiz {name!r}: neither a file nor a quiz in {quizzes_dir}. "
                     "Run `seqgrade quiz validate` to list the course's quizzes.")
+
+
+def check_quiz_files(paths: list[Path], languages: list[str] | None = None) -> dict[Path, list[Problem]]:
+    """Problems of each file, plus quiz ids used by more than one file."""
+    out: dict[Path, list[Problem]] = {}
+    ids: dict[str, Path] = {}
+    for p in paths:
+        quiz, problems = check_quiz_file(p, languages)
+        if quiz is not None:
+            if quiz.id in ids:
+                problems = [Problem(str(p), 1, 1, f"quiz id {quiz.id!r} is already used by {ids[quiz.id]}; "
+                                    "quiz ids name gradebook items and must differ")]
+            else:
+                ids[quiz.id] = p
+        out[p] = problems
+    return out

@@ -1,0 +1,291 @@
+"""`seqgrade quiz ...`: validate, take, render, grade, key, report and schema.
+
+Each command only reads options, calls the library and prints; problems are
+raised as `QuizError` (exit code 6) and printed by `grader.cli.main`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import CourseConfig, load_config
+from ..errors import QuizError, UsageError
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+DEFAULT_SECRET = CourseConfig.secret
+
+course_option = click.option(
+    "--course", "course", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The course config (default: course/course.yaml); gives the languages, the secret and the gradebook.")
+lang_option = click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default=None,
+    help="Language of the questions and messages (default: the course's first language).")
+student_option = click.option("--student", "student", required=True, metavar="ID",
+                              help="The student's id (letters, digits, _ . @ -): keys their numbers and order.")
+
+
+def _config(course: Path | None) -> CourseConfig:
+    return load_config(course)
+
+
+def _lang(cfg: CourseConfig, lang: str | None) -> str:
+    if lang:
+        return lang
+    return next((x for x in cfg.languages if x in ("en", "zh")), "en")
+
+
+def _student(student: str) -> str:
+    if not STUDENT_ID.match(student):
+        raise UsageError(f"{student!r} is not a usable student id: use letters, digits and _ . @ - "
+                         "(it names the answers file)")
+    return student
+
+
+def _warn_secret(cfg: CourseConfig) -> None:
+    if cfg.secret == DEFAULT_SECRET:
+        click.secho("warning: no course secret is set, so anyone can compute every student's numbers; "
+                    "set `secret:` in course.yaml or $SEQGRADE_SECRET", fg="yellow", err=True)
+
+
+def _quiz(name: str, cfg: CourseConfig):
+    from .loader import find_quiz_file, load_quiz
+
+    return load_quiz(find_quiz_file(name, cfg.quizzes_dir), cfg.languages)
+
+
+@click.group()
+def quiz() -> None:
+    """Q&A quizzes written in YAML: check, take, render and grade them.
+
+    \b
+    Examples:
+      seqgrade quiz validate course/quizzes/*.yaml
+      seqgrade quiz take q2_gated --student alice
+      seqgrade quiz render q2_gated --student alice --out handouts/
+      seqgrade quiz grade q2_gated answers/q2_gated/
+    A quiz is named by its file or by its id (found in course/quizzes/).
+    The format is described in docs/quizzes.md.
+    """
+
+
+@quiz.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@course_option
+def validate(files: tuple[Path, ...], course: Path | None) -> None:
+    """Check quiz files; list every problem as file:line:column: message.
+
+    Without FILES, checks every quiz in the course's quizzes folder. Exits with
+    0 only when every file is valid (6 otherwise).
+
+    \b
+    Example:
+      seqgrade quiz validate course/quizzes/q1_rnn_basics.yaml
+    """
+    from .loader import check_quiz_files
+
+    cfg = _config(course)
+    paths = list(files) or sorted(cfg.quizzes_dir.glob("*.yaml"))
+    if not paths:
+        raise QuizError(f"no quiz files in {cfg.quizzes_dir}; name the files to check")
+    results = check_quiz_files(paths, cfg.languages)
+    bad = 0
+    for path, problems in results.items():
+        for p in problems:
+            click.echo(str(p))
+        if problems:
+            bad += 1
+        else:
+            click.echo(f"{path}: ok", err=True)
+    total = sum(len(p) for p in results.values())
+    if bad:
+        raise QuizError(f"{total} problem(s) in {bad} of {len(paths)} quiz file(s)")
+    click.echo(f"{len(paths)} quiz file(s) valid", err=True)
+
+
+@quiz.command()
+@click.argument("quiz_file", metavar="FILE")
+@student_option
+@lang_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the answers (default: ./<ID>.yaml). Existing answers there are kept as a start.")
+@course_option
+def take(quiz_file: str, student: str, lang: str | None, output: Path | None, course: Path | None) -> None:
+    """Take a quiz in the terminal; writes the answers file after every answer.
+
+    Press Enter on an empty line to skip a question.
+
+    \b
+    Example:
+      seqgrade quiz take q1_rnn_basics --student alice --lang zh
+    """
+    import yaml
+
+    from .take import save_answers, take_quiz
+
+    cfg = _config(course)
+    q = _quiz(quiz_file, cfg)
+    student = _student(student)
+    _warn_secret(cfg)
+    out = output or Path(f"{student}.yaml")
+    start = {}
+    if out.exists():
+        try:
+            loaded = yaml.safe_load(out.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise QuizError(f"{out} exists and is not valid YAML ({exc}); move it aside first") from exc
+        start = loaded if isinstance(loaded, dict) else {}
+    answers = take_quiz(q, student, cfg.secret, _lang(cfg, lang),
+                        ask=lambda prompt: click.prompt(prompt, default="", show_default=False),
+                        say=click.echo, answers=start, save=lambda a: save_answers(out, a))
+    save_answers(out, answers)
+    click.echo(f"{len(answers)} answer(s) saved to {out}")
+
+
+@quiz.command()
+@click.argument("quiz_file", metavar="FILE")
+@click.option("--student", "students", required=True, multiple=True, metavar="ID",
+              help="The student's id; repeat for several students.")
+@lang_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for <quiz>-<ID>.md and <quiz>-<ID>.ipynb.")
+@course_option
+def render(quiz_file: str, students: tuple[str, ...], lang: str | None, out_dir: Path, course: Path | None) -> None:
+    """Write a student's version (their numbers and option order) as Markdown and as a notebook.
+
+    Holds no answers, explanations or keys: safe to hand out.
+
+    \b
+    Example:
+      seqgrade quiz render q3_attention --student alice --student bob --out handouts/
+    """
+    from .render import write_rendered
+
+    cfg = _config(course)
+    q = _quiz(quiz_file, cfg)
+    _warn_secret(cfg)
+    for s in students:
+        for path in write_rendered(q, _student(s), cfg.secret, _lang(cfg, lang), out_dir):
+            click.echo(str(path))
+
+
+@quiz.command()
+@click.argument("quiz_file", metavar="FILE")
+@click.argument("answers_dir", metavar="ANSWERS_DIR", type=click.Path(path_type=Path))
+@click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gradebook to record into (default: the course's).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of the feedback (default: the course's first language).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every result as JSON to this file.")
+@course_option
+def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str | None, json_out: Path | None,
+          course: Path | None) -> None:
+    """Grade a folder of answers files (<student_id>.yaml) into the gradebook.
+
+    Each file maps question ids to answers. A file with problems (unknown ids,
+    answers of the wrong type, not YAML) gives that student an error; the rest
+    of the class is graded. Points and options come from the quiz only.
+
+    \b
+    Example:
+      seqgrade quiz grade q1_rnn_basics course/examples/quiz_answers/q1_rnn_basics/
+    """
+    from ..gradebook import Gradebook
+    from .answers import collect_answers
+    from .grading import grade_class
+
+    cfg = _config(course)
+    q = _quiz(quiz_file, cfg)
+    _warn_secret(cfg)
+    results = grade_class(q, collect_answers(answers_dir), cfg.secret, _lang(cfg, lang))
+    with Gradebook(gradebook or cfg.gradebook) as gb:
+        for r in results:
+            gb.record(r)
+    width = max(len(r.student) for r in results)
+    for r in results:
+        line = f"{r.student:<{width}}  {r.score:g}/{r.max_score:g}"
+        click.echo(line + ("  (problems, see below)" if r.error else ""))
+    errors = [r for r in results if r.error]
+    for r in errors:
+        click.secho(f"{r.student}:", fg="yellow", err=True)
+        for msg in r.error.splitlines():
+            click.echo(f"  {msg}", err=True)
+    if json_out:
+        json_out.write_text(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1),
+                            encoding="utf-8")
+    click.echo(f"graded {len(results)} student(s) into {gradebook or cfg.gradebook}"
+               + (f"; {len(errors)} with problems" if errors else ""), err=True)
+
+
+@quiz.command()
+@click.argument("quiz_file", metavar="FILE")
+@student_option
+@course_option
+def key(quiz_file: str, student: str, course: Path | None) -> None:
+    """Print the answers that earn a student full marks (for instructors; keep it private).
+
+    \b
+    Example:
+      seqgrade quiz key q2_gated --student alice > alice.yaml
+    """
+    import yaml
+
+    from .grading import answer_key
+
+    cfg = _config(course)
+    q = _quiz(quiz_file, cfg)
+    _warn_secret(cfg)
+    click.echo(yaml.safe_dump(answer_key(q, _student(student), cfg.secret), allow_unicode=True, sort_keys=False),
+               nl=False)
+
+
+@quiz.command()
+@click.argument("quiz_file", metavar="FILE")
+@click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gradebook to read (default: the course's).")
+@course_option
+def report(quiz_file: str, gradebook: Path | None, course: Path | None) -> None:
+    """Show how the class did per concept tag (weakest first) and per question.
+
+    \b
+    Example:
+      seqgrade quiz report q3_attention
+    """
+    from ..gradebook import Gradebook
+    from .report import concept_report, question_report
+
+    cfg = _config(course)
+    q = _quiz(quiz_file, cfg)
+    path = gradebook or cfg.gradebook
+    if not Path(path).exists():
+        raise QuizError(f"no gradebook at {path}; grade the quiz first (seqgrade quiz grade ...)")
+    with Gradebook(path) as gb:
+        results = gb.results(item=q.id, kind="quiz")
+    if not results:
+        raise QuizError(f"no graded answers for {q.id} in {path}; grade the quiz first")
+    click.echo(f"{q.id}: {len(results)} student(s)")
+    click.echo("concept                 mean  questions")
+    for s in concept_report(q, results):
+        click.echo(f"{s.tag:<22} {s.mean:>5.0%}  {', '.join(s.questions)}")
+    click.echo("")
+    click.echo("question                mean  errors")
+    for s in question_report(q, results):
+        click.echo(f"{s.question:<22} {s.mean:>5.0%}  {s.errors}")
+
+
+@quiz.command()
+def schema() -> None:
+    """Print the quiz JSON Schema (for editors: save it and point yaml.schemas at it).
+
+    \b
+    Example:
+      seqgrade quiz schema > quiz.schema.json
+    """
+    from .schema import schema_text
+
+    sys.stdout.write(schema_text())
