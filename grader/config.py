@@ -54,6 +54,7 @@ class CourseConfig:
     late_policy: LatePolicy = field(default_factory=LatePolicy)
     submission_time: str = "mtime"  # mtime | nbgrader (timestamp.txt beside the submission)
     scheduler: str | None = None  # a Dask scheduler address; None grades locally
+    source: Path | None = None  # the file this was read from (None: defaults)
 
     @property
     def solutions_dir(self) -> Path:
@@ -110,6 +111,7 @@ def load_config(path: str | Path | None = None) -> CourseConfig:
             late_policy=LatePolicy(**late),
             submission_time=str(raw.get("submission_time", "mtime")),
             scheduler=raw.get("scheduler"),
+            source=p.resolve(),
         )
     cfg.secret = os.environ.get(SECRET_ENV, cfg.secret)
     return cfg

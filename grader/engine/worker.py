@@ -1,0 +1,66 @@
+"""A grading worker: ``python -m grader.engine.worker`` (started by the pool).
+
+Reads its settings as one JSON line on stdin, starts the sandbox and collects
+the checks once, says it is ready, then grades the jobs it reads (one JSON
+line each) and answers each with a result line. Only plain JSON crosses.
+Results go to the original stdout; everything else the process prints goes
+to stderr, so nothing a check or pytest prints can corrupt the stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+from ..catalog import get_assignment
+from ..checks.plugin import Job
+from ..config import load_config
+from ..errors import SeqgradeError
+from ..sandbox.client import Sandbox
+from ..sandbox.launcher import Limits
+from .session import run_session
+
+
+def _jobs(stream, out):
+    out.write(json.dumps({"ready": True}) + "\n")
+    out.flush()
+    for line in stream:
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        if msg.get("stop"):
+            return
+        yield Job(**msg["job"])
+
+
+def main() -> int:
+    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # anything printed from here on goes to stderr
+    sys.stdout = sys.stderr
+    settings = json.loads(sys.stdin.readline())
+    try:
+        cfg = load_config(settings.get("course"))
+        assignment = get_assignment(settings["assignment"])
+        sandbox = Sandbox(settings.get("sandbox", "auto"), Limits(**settings.get("limits", {})))
+        sandbox.start()
+
+        def emit(result):
+            out.write(json.dumps({"result": result.to_dict()}) + "\n")
+            out.flush()
+
+        run_session(assignment, _jobs(sys.stdin, out), emit, cfg=cfg, hidden=settings.get("hidden", True),
+                    seed=settings["seed"], sandbox=sandbox)
+        sandbox.close()
+    except SeqgradeError as exc:
+        out.write(json.dumps({"fatal": str(exc), "exit_code": exc.exit_code}) + "\n")
+        return 1
+    except Exception:
+        out.write(json.dumps({"fatal": "the grading worker failed:\n" + traceback.format_exc()[-3000:]}) + "\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
