@@ -1,0 +1,1 @@
+"""From the instructor's sources to what students receive: starter code and the bundle."""
