@@ -1,0 +1,1 @@
+"""What the gradebook turns into: exports, feedback and the class report."""
