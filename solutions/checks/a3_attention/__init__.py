@@ -1,0 +1,1 @@
+"""Hidden checks of a3_attention: attention scores, masks, multi-head attention, positional encoding."""
