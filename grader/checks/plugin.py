@@ -10,6 +10,7 @@ has run, `on_result` receives its `SubmissionResult`.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -57,6 +58,8 @@ class GradingPlugin:
     on_result: Callable[[SubmissionResult], None]
     hidden_roots: tuple[Path, ...] = ()  # checks under these folders are hidden
     checks_version: str = ""
+    budget_s: float = 180.0  # wall-clock seconds for all checks of one submission
+    timeout_cap: float | None = None  # caps every check's per-call timeout (tests use a small one)
     items: list = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict)
@@ -107,14 +110,26 @@ class GradingPlugin:
         sub = Submission(self.sandbox, job.source, job.module, job.filename or f"{job.module}.py")
         self._current = sub
         self._outcomes = {}
+        start = time.monotonic()
         try:
             for i, item in enumerate(self.items):
-                sub.timeout = check_info(item).timeout
+                left = self.budget_s - (time.monotonic() - start)
+                if left <= 0:
+                    result.checks.append(self._result(
+                        item, "timeout", f"not run: the submission used up its {self.budget_s:g} s time "
+                        "budget on earlier checks (look for an infinite loop or very slow code)"))
+                    continue
+                timeout = check_info(item).timeout
+                if self.timeout_cap is not None:
+                    timeout = min(timeout, self.timeout_cap)
+                sub.timeout = max(0.5, min(timeout, left))
                 nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
                 out = self._outcomes.get(item.nodeid, _Outcome("error", "the check did not run"))
                 result.checks.append(self._result(item, out.status, out.message))
         finally:
+            if self.items:  # checks skipped for the budget leave fixtures set up: tear all down
+                self.items[0].session._setupstate.teardown_exact(None)
             sub.close()
             self._current = None
         if sub._import_error is not None:

@@ -57,6 +57,8 @@ def run_session(
     sandbox_policy: str = "auto",
     limits: Limits = Limits(),
     quiet: bool = True,
+    budget_s: float = 180.0,
+    timeout_cap: float | None = None,
 ) -> GradingPlugin:
     """Grade every job with the assignment's checks; `on_result` gets each result as it is done."""
     import pytest
@@ -74,6 +76,7 @@ def run_session(
         seed=new_seed() if seed is None else seed, on_result=on_result,
         hidden_roots=(assignment.hidden_checks(cfg).resolve(),),
         checks_version=version_of_checks(assignment, cfg, hidden),
+        budget_s=budget_s, timeout_cap=timeout_cap,
     )
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [str(p) for p in paths] + [

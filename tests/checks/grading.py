@@ -20,13 +20,14 @@ def reference_source(assignment_id: str) -> str:
 
 
 def grade_sources(assignment_id: str, sources: dict[str, str], *, hidden: bool = True,
-                  seed: int = 20261130) -> dict[str, SubmissionResult]:
+                  seed: int = 20261130, **session_options) -> dict[str, SubmissionResult]:
     """{student: source} -> {student: result}, all in one pytest session."""
     a = get_assignment(assignment_id)
     cfg = load_config(REPO / "course" / "course.yaml")
     results: dict[str, SubmissionResult] = {}
     jobs = [Job(student, a.module, src, filename=f"{student}/{a.filename}") for student, src in sources.items()]
-    run_session(a, jobs, lambda r: results.__setitem__(r.student, r), cfg=cfg, hidden=hidden, seed=seed)
+    run_session(a, jobs, lambda r: results.__setitem__(r.student, r), cfg=cfg, hidden=hidden, seed=seed,
+                **session_options)
     return results
 
 
