@@ -81,7 +81,7 @@ def run_session(
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [str(p) for p in paths] + [
         "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest", "-p", "no:junitxml",
-        "-p", "no:pastebin", "-p", "no:nose", "-p", "no:legacypath",
+        "-p", "no:pastebin", "-p", "no:nose", "-p", "no:legacypath", "-p", "no:logging",
         "--noconftest", "--import-mode=importlib", "-s", "-q", "-c", os.devnull,
         "--rootdir", str(cfg.root), "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
