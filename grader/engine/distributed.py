@@ -1,0 +1,369 @@
+"""Grade a class on a Dask cluster: one task per submission, results committed by the client.
+
+The client (``grade_class`` with ``scheduler=``) reads every submission and
+submits one task per student. On a Dask worker the task hands the job to a
+long-lived grading process, ``python -m grader.engine.worker``: the very
+process the local `WorkerPool` starts, speaking the same JSON lines, running
+the same pytest session and the same sandbox. So a task costs one
+submission's checks, not a torch import, and a submission that crashes its
+sandboxed child never reaches the Dask worker. The result crosses back as a
+plain dict (``SubmissionResult.to_dict()``), and the client alone writes the
+gradebook, one result as it arrives: a client restarted mid-run grades only
+what is missing.
+
+Failures, and who handles them:
+
+- the submission misbehaves (exit, crash, loop, memory): its sandboxed child
+  dies; the checks report it, as in local grading;
+- the grading process dies (out of memory, killed): the task raises
+  `GraderDied` and Dask retries it, on any worker, up to `RETRIES` times;
+- the Dask worker dies (killed, out of memory, machine lost): the scheduler
+  reruns its tasks elsewhere, until the task has been on
+  ``distributed.scheduler.allowed-failures`` dying workers (3 by default);
+- either runs out of tries: the submission is recorded as an error giving
+  the reason, and the rest of the class carries on;
+- a worker that cannot grade at all (no checks, no bubblewrap, other checks
+  than the client's) stops the run with a message naming that worker.
+
+The worker side imports nothing heavy: the Dask worker process itself never
+imports torch or the checks; only its grading processes do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import ConfigError, SeqgradeError, UsageError
+from ..results import CheckResult, SubmissionResult
+
+if TYPE_CHECKING:
+    from ..checks.plugin import Job
+
+RETRIES = 2  # extra tries for a task whose grading process died (on any worker)
+START_S = 600.0  # a grading process that is not ready this long after starting is given up
+GUARD_S = 900.0  # a grading process silent this long on one submission is killed (as in pool.py)
+CONNECT_S = 30.0  # waiting for the scheduler to answer
+WORKERS_S = 120.0  # waiting for the cluster's first worker
+PLUGIN_NAME = "seqgrade-graders"
+
+try:  # an optional extra: `pip install seqgrade[dask]`
+    from distributed import WorkerPlugin
+except ImportError:  # pragma: no cover - exercised only without the extra
+    WorkerPlugin = object
+
+
+class GraderDied(RuntimeError):
+    """The grading process on a Dask worker ended in the middle of a submission (Dask retries it)."""
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+@dataclass
+class _Grader:
+    """One ``python -m grader.engine.worker`` process, started for one settings dict."""
+
+    key: str
+    proc: subprocess.Popen
+    log: object  # a temporary file collecting the process's stderr
+    buf: bytes = b""
+    graded: int = 0
+
+    @classmethod
+    def start(cls, key: str, settings: dict) -> "_Grader":
+        log = tempfile.TemporaryFile()
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen([sys.executable, "-m", "grader.engine.worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=log, env=env)
+        g = cls(key, proc, log)
+        g._send(settings)
+        msg = g._read(START_S, "starting")
+        if not msg.get("ready"):
+            g.close()
+            raise GraderDied(f"the grading process answered {str(msg)[:200]} instead of being ready")
+        return g
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _send(self, msg: dict) -> None:
+        try:
+            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # its death is noticed when reading
+
+    def _stderr_tail(self) -> str:
+        try:
+            self.log.seek(0)
+            return self.log.read().decode("utf-8", "replace")[-1500:]
+        except (OSError, ValueError):
+            return ""
+
+    def _read(self, limit_s: float, doing: str) -> dict:
+        """The next message; raises when the process dies, sends a fatal error or stays silent."""
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + limit_s
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self.buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.close()
+                    raise TimeoutError(f"the grading process was silent for {limit_s:.0f} s while {doing}")
+                if not sel.select(timeout=min(left, 5.0)):
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    code = self.proc.wait()
+                    tail = self._stderr_tail().strip()
+                    self.close()
+                    raise GraderDied(f"the grading process on this Dask worker died (exit code {code}) while "
+                                     f"{doing}" + (f"; its last words:\n{tail}" if tail else ""))
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        msg = json.loads(line)
+        if "fatal" in msg:  # it cannot grade at all here: a setup problem, not the submission's
+            self.close()
+            err = SeqgradeError(msg["fatal"])
+            err.exit_code = int(msg.get("exit_code", 1))
+            raise err
+        return msg
+
+    def grade(self, job: dict) -> dict:
+        self._send({"job": job})
+        msg = self._read(GUARD_S, f"grading {job.get('student')}")
+        if "result" not in msg:
+            self.close()
+            raise GraderDied(f"the grading process answered {str(msg)[:200]} instead of a result")
+        self.graded += 1
+        return msg["result"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # end of jobs: it closes its sandbox and exits
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.log):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+
+class GraderPool(WorkerPlugin):
+    """The grading processes of one Dask worker: one per task running at once, kept between tasks.
+
+    Installed on the worker by the first task that needs it, so the worker
+    stops the processes when it closes (plugins are torn down then). Only the
+    newest settings are kept: idle processes of an earlier run are stopped.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Grader] = []
+        self._all: list[_Grader] = []
+        self.started = 0  # grading processes started on this worker, for tests and doctor
+
+    def acquire(self, settings: dict) -> _Grader:
+        key = json.dumps(settings, sort_keys=True)
+        stale = []
+        grader = None
+        with self._lock:
+            for g in list(self._idle):
+                if g.key != key or not g.alive:
+                    self._idle.remove(g)
+                    stale.append(g)
+                elif grader is None:
+                    self._idle.remove(g)
+                    grader = g
+        for g in stale:
+            g.close()
+        if grader is None:
+            grader = _Grader.start(key, settings)
+            with self._lock:
+                self.started += 1
+                self._all = [g for g in self._all if g.alive] + [grader]
+        return grader
+
+    def release(self, grader: _Grader) -> None:
+        if grader.alive:
+            with self._lock:
+                self._idle.append(grader)
+
+    def teardown(self, worker) -> None:
+        with self._lock:
+            everyone, self._idle, self._all = self._all, [], []
+        for g in everyone:  # a busy one finishes its submission first (up to 5 s), then goes
+            g.close()
+
+
+def _pool() -> GraderPool:
+    from distributed import get_worker
+
+    worker = get_worker()
+    pool = worker.plugins.get(PLUGIN_NAME)
+    if pool is None:
+        pool = worker.plugins.setdefault(PLUGIN_NAME, GraderPool())  # atomic: one pool per worker
+    return pool
+
+
+def _error_result(job: dict, item: str, reason: str) -> dict:
+    return SubmissionResult(student=job["student"], item=item, content_hash=job.get("content_hash", ""),
+                            submitted_at=job.get("submitted_at"), error=reason,
+                            checks=[CheckResult("grading", 0.0, 0.0, "error", "public", reason)]).to_dict()
+
+
+def grade_one(settings: dict, job: dict) -> dict:
+    """The Dask task: grade one submission (a `Job` as a dict) and return its result as a dict.
+
+    Raises `GraderDied` when the grading process dies (Dask retries the task)
+    and `SeqgradeError` when this worker cannot grade at all.
+    """
+    from distributed import get_worker
+
+    pool = _pool()
+    grader = pool.acquire(settings)
+    try:
+        result = grader.grade(job)
+    except TimeoutError as exc:  # a rerun would hang the same way: record it, do not retry
+        result = _error_result(job, settings["assignment"], f"{exc}; stopped")
+    finally:
+        pool.release(grader)
+    result["worker"] = get_worker().address  # not a SubmissionResult field: from_dict drops it
+    return result
+
+
+# --------------------------------------------------------------------------- client side
+
+
+@dataclass
+class ClusterRun:
+    """What `grade_on_cluster` did, for callers that want more than the recorded results."""
+
+    address: str
+    submitted: int = 0
+    graded: int = 0
+    errors: dict = field(default_factory=dict)  # student -> why the cluster could not grade it
+    workers: dict = field(default_factory=dict)  # worker address -> submissions it graded
+
+
+def _connect(address: str):
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise UsageError("grading on a Dask cluster needs Dask: pip install 'seqgrade[dask]' "
+                         "(or grade locally: leave out --scheduler and `scheduler:` in course.yaml)") from exc
+    try:
+        return Client(address, timeout=CONNECT_S, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc}). Is `dask scheduler` "
+                         f"running there? (see docs/dask.md)") from exc
+
+
+def _expected_version(settings: dict, item: str) -> str:
+    from ..catalog import get_assignment
+    from ..config import load_config
+    from .session import version_of_checks
+
+    return version_of_checks(get_assignment(item), load_config(settings.get("course")),
+                             settings.get("hidden", True))
+
+
+def _failure_reason(exc: BaseException, retries: int) -> str:
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        return ("the Dask workers grading this submission kept dying (killed, or out of memory): the "
+                "scheduler gave up after the allowed number of tries (distributed.scheduler.allowed-failures); "
+                "the rest of the class was graded")
+    if isinstance(exc, GraderDied):
+        return f"the grading process died {retries + 1} times on this submission; the last time: {exc}"
+    return f"grading failed on the cluster ({type(exc).__name__}: {str(exc)[:500]})"
+
+
+def grade_on_cluster(address: str, settings: dict, jobs: list["Job"], item: str,
+                     record: Callable[[SubmissionResult], None], *, retries: int = RETRIES,
+                     client=None) -> ClusterRun:
+    """Grade `jobs` on the Dask cluster at `address`; `record` gets each result as it arrives.
+
+    `settings` is what a local grading worker gets (course, assignment, seed,
+    sandbox, hidden, limits). Pass `client` to use an existing
+    `distributed.Client` instead of connecting to `address`.
+    """
+    from .pool import crash_result
+
+    expected = _expected_version(settings, item)
+    own = client is None
+    client = _connect(address) if own else client
+    run = ClusterRun(address=address)
+    try:
+        from distributed import as_completed
+
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_S)
+        except TimeoutError as exc:
+            raise UsageError(f"the Dask cluster at {address} has no workers (waited {WORKERS_S:.0f} s); "
+                             f"start some with `dask worker {address}` (see docs/dask.md)") from exc
+        token = uuid.uuid4().hex[:8]
+        futures = {}
+        for job in jobs:
+            key = f"seqgrade-{item}-{job.student}-{token}"
+            futures[client.submit(grade_one, settings, asdict(job), key=key, retries=retries)] = job
+        run.submitted = len(futures)
+        pending = as_completed(list(futures), loop=client.loop)
+        try:
+            for fut in pending:
+                job = futures.pop(fut)
+                if fut.status == "finished":
+                    data = fut.result()
+                    worker = data.pop("worker", "?")
+                    run.workers[worker] = run.workers.get(worker, 0) + 1
+                    got = data.get("checks_version", "")
+                    if got and got != expected:
+                        raise ConfigError(
+                            f"the Dask worker {worker} graded {job.student} with other checks (version {got}) "
+                            f"than this machine's (version {expected}): its course folder "
+                            f"({settings.get('course')}) differs. Give every worker the same solutions/ and "
+                            f"assignments/ at the same path, check with `seqgrade doctor --scheduler {address}`, "
+                            f"then run this again: what was graded so far is kept.")
+                    record(SubmissionResult.from_dict(data))
+                    run.graded += 1
+                elif fut.status == "error":
+                    exc = fut.exception()
+                    if isinstance(exc, SeqgradeError):  # the worker cannot grade at all
+                        err = SeqgradeError(f"a Dask worker cannot grade {item}: {exc}")
+                        err.exit_code = exc.exit_code
+                        raise err from exc
+                    reason = _failure_reason(exc, retries)
+                    run.errors[job.student] = reason
+                    record(crash_result(job, item, reason))
+                else:  # cancelled: the scheduler went away or dropped the task
+                    raise SeqgradeError(
+                        f"the Dask scheduler at {address} dropped the task for {job.student} ({fut.status}); "
+                        f"{run.graded + len(run.errors)} result(s) are in the gradebook: run again to continue")
+                fut.release()
+        finally:
+            for fut in futures:  # stop what is still queued when the run ends early
+                fut.cancel()
+    finally:
+        if own:
+            client.close()
+    return run
