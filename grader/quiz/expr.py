@@ -119,6 +119,8 @@ def _check(node: ast.AST, names: dict[str, int]) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ExprError(f"only numbers are allowed as constants, not {node.value!r}", col)
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            raise ExprError("a number in the formula is too large", col)
     elif isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
             raise ExprError(f"{node.id!r} is a function; call it like {node.id}(x)", col)
@@ -139,13 +141,14 @@ def _check(node: ast.AST, names: dict[str, int]) -> None:
             raise ExprError(f"unknown function {what!r} (allowed: {', '.join(sorted(FUNCTIONS))})", col)
         if node.keywords:
             raise ExprError("keyword arguments are not allowed", node.keywords[0].value.col_offset)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise ExprError("*args are not allowed", arg.col_offset)
         _, lo, hi = FUNCTIONS[node.func.id]
         if not lo <= len(node.args) <= hi:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
             raise ExprError(f"{node.func.id}() takes {want} arguments, got {len(node.args)}", col)
         for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise ExprError("*args are not allowed", arg.col_offset)
             _check(arg, names)
     else:
         kind = {ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Compare: "comparisons",
@@ -157,8 +160,8 @@ def _check(node: ast.AST, names: dict[str, int]) -> None:
 
 
 def _checked(value: Number, col: int) -> Number:
-    if isinstance(value, float) and math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
-        raise ExprError("a value in the formula is too large", col)
+    if isinstance(value, float) and (not math.isfinite(value) or abs(value) > MAX_MAGNITUDE):
+        raise ExprError("a value in the formula is too large (or not a finite number)", col)
     if isinstance(value, int) and value.bit_length() > 1000:
         raise ExprError("a value in the formula is too large", col)
     return value

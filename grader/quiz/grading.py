@@ -219,11 +219,16 @@ def given_text(question: Question, parsed: Any, lang: str) -> str:
     return str(parsed)
 
 
+def is_unanswered(value: Any) -> bool:
+    """None, an empty string or an empty list: the template left as it was."""
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
 def grade_answer(question: Question, variant: Variant, value: Any, lang: str = "en") -> QuestionGrade:
-    """Grade one answer (None: not answered). Never raises for a bad answer."""
+    """Grade one answer (None, "" or []: not answered). Never raises for a bad answer."""
     points = question.points
     expected = expected_text(question, variant, lang)
-    if value is None:
+    if is_unanswered(value):
         return QuestionGrade(0.0, points, "failed", "", expected)
     try:
         parsed = parse_answer(question, value)

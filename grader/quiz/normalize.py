@@ -6,7 +6,7 @@ Two answers are the same when they differ only in:
 - Chinese and English punctuation ("遗忘门。" = "遗忘门.", "“gate”" = '"gate"', "、" = ",");
 - whitespace: runs of spaces, tabs and newlines count as one space, and spaces
   at the ends, next to Chinese characters or next to punctuation are dropped
-  ("遗忘 门" = "遗忘门", "f , i" = "f, i");
+  ("遗忘 门" = "遗忘门", "f , i" = "f,i" = "f，i");
 - a hyphen between letters counts as a space ("self-attention" = "self attention");
 - quotes around the whole answer and sentence punctuation at its end
   ("The forget gate." = "the forget gate", "“门控”" = "门控").
@@ -31,7 +31,7 @@ _PUNCT = str.maketrans({
 _CJK = r"\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _SPACE = re.compile(r"\s+")
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}]) | (?=[{_CJK}])")
-_SPACE_NEAR_PUNCT = re.compile(r" (?=[.,;:!?)\]}>])|(?<=[(\[{<]) ")
+_SPACE_NEAR_PUNCT = re.compile(r" (?=[.,;:!?)\]}>])|(?<=[.,;:!?(\[{<]) ")
 _HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
 _QUOTES = " \"'"
 _ENDS = " .,;:!?\"'"

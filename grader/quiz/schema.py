@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .yamlsrc import Problem, YamlDoc
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_FILE = "schema.json"
 
@@ -30,9 +32,29 @@ def schema_text() -> str:
     return resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
 
 
+def _import_jsonschema():
+    """Import jsonschema without the optional `rfc3987_syntax`, which builds a grammar at import (~1 s).
+
+    The quiz schema uses no "format" keywords, so jsonschema's IRI format checks
+    are not needed; the block is lifted right after the import, so later imports
+    of `rfc3987_syntax` by anyone else work as usual.
+    """
+    if "jsonschema" in sys.modules:
+        return sys.modules["jsonschema"]
+    blocked = "rfc3987_syntax" not in sys.modules
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import fail
+    try:
+        import jsonschema
+    finally:
+        if blocked:
+            del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(load_schema())
+def _validator() -> "jsonschema.Draft7Validator":
+    return _import_jsonschema().Draft7Validator(load_schema())
 
 
 def schema_problems(doc: YamlDoc) -> list[Problem]:
@@ -90,7 +112,7 @@ def _get(data: Any, path: Iterable) -> Any:
     return data
 
 
-def _translate(error: jsonschema.ValidationError, doc: YamlDoc) -> list[Problem]:
+def _translate(error: "jsonschema.ValidationError", doc: YamlDoc) -> list[Problem]:
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     expected = schema.get("x-expected", "")
@@ -124,16 +146,18 @@ def _translate(error: jsonschema.ValidationError, doc: YamlDoc) -> list[Problem]
         return out
 
     if v is None and error.relative_schema_path and list(error.relative_schema_path)[-1] == "properties":
-        # a key that the question's type forbids (`then: properties: {key: false}`)
+        # a key that the question's type forbids (`then: properties: {key: false}`); jsonschema
+        # reports the question's path and the key's value, so find the key by its value
         parent = _get(doc.data, path)
-        qtype = parent.get("type") if isinstance(parent, dict) else "?"
+        qtype = parent.get("type") if isinstance(parent, dict) else None
+        allowed = type_keys().get(qtype, frozenset())
         out = []
-        for key, sub in (error.schema.items() if isinstance(error.schema, dict) else []):
-            if sub is False and isinstance(parent, dict) and key in parent and parent[key] is value:
+        for key in (parent if isinstance(parent, dict) else {}):
+            if key not in allowed and parent[key] is value:
                 users = _TYPES_USING.get(key, "")
                 out.append(doc.problem(path + (key,), f"'{key}' does not belong in a {qtype} question"
                                        + (f" (it is for {users} questions)" if users else ""), key=True))
-        return out or [doc.problem(path, f"{where}: {error.message}")]
+        return out[:1] or [doc.problem(path, f"{where}: a key that does not belong in a {qtype} question")]
 
     if v == "enum":
         if path and path[-1] == "type":

@@ -88,8 +88,11 @@ def parse_yaml(text: str, file: str) -> YamlDoc:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (1, 1)
         what = exc.problem or str(exc)
+        cm = exc.context_mark
         if exc.context and "expected a single document" in exc.context:
             what = "the file holds more than one YAML document; expected exactly one"
+        elif exc.context and cm is not None and m is not None and (cm.line, cm.column) != (m.line, m.column):
+            what += f" ({exc.context} at line {cm.line + 1}, column {cm.column + 1})"
         doc.problems.append(Problem(file, line, col, f"not valid YAML: {what}"))
         doc.data = None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
