@@ -36,7 +36,7 @@ def _long_sdpa(d, ref):
     return SimpleNamespace(args=(q, k, v), mask=mask, g=g, out=out.detach(), grads=[x.grad for x in leaves], L=L)
 
 
-@check(points=2, timeout=30, description="scaled_dot_product_attention on L = S >= 2048: finite values and gradients")
+@check(points=1, timeout=30, description="scaled_dot_product_attention on L = S >= 2048: finite values and gradients")
 def test_sdpa_long_sequence(sub, ref, once):
     c = once(lambda d: _long_sdpa(d, ref))
     r = sub.call("scaled_dot_product_attention", *(GradInput(a) for a in c.args), attn_mask=c.mask, is_causal=True,
@@ -89,7 +89,7 @@ def _large(d, ref):
     return SimpleNamespace(q=q, k=k, v=v, exp=exp, exp_dot=exp_dot, scale=scale, E=E)
 
 
-@check(points=2, description="scores of magnitude 1e4 do not overflow the softmax (float64 and float32)")
+@check(points=1, description="scores of magnitude 1e4 do not overflow the softmax (float64 and float32)")
 def test_large_scores(sub, ref, once):
     c = once(lambda d: _large(d, ref))
     cases = (("scaled_dot_product_attention", None, c.exp),
