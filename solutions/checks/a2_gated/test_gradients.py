@@ -1,0 +1,45 @@
+"""Hidden checks of LSTM's and GRU's gradients (input, initial states, every parameter) against the reference.
+
+The loss is a random linear function of the output and every final state, so
+detached or in-place-modified states show up even where values are right.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from grader.checks import check
+
+
+def _load_cases():
+    name = "seqgrade_a2_gated_cases"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+cases = _load_cases()
+
+
+def _cases(d, ref, kind):
+    T, B, I, H = cases.sizes(d)
+    return [("", cases.net_case(d, ref, kind, T=T, B=B, I=I, H=H, grads=True)),
+            ("num_layers=2, bidirectional=True, batch_first=True",
+             cases.net_case(d, ref, kind, T=T, B=B, I=I, H=H, L=2, bidir=True, batch_first=True, grads=True))]
+
+
+@check(points=2, description="LSTM's gradients w.r.t. input, (h0, c0) and every parameter (also deep, bidirectional)")
+def test_lstm_gradients(sub, ref, once):
+    for desc, c in once(lambda d: _cases(d, ref, "LSTM")):
+        cases.run_gradients(sub, c, f"LSTM({desc})(x, (h0, c0))")
+
+
+@check(points=2, description="GRU's gradients w.r.t. input, h0 and every parameter (also deep, bidirectional)")
+def test_gru_gradients(sub, ref, once):
+    for desc, c in once(lambda d: _cases(d, ref, "GRU")):
+        cases.run_gradients(sub, c, f"GRU({desc})(x, h0)")
