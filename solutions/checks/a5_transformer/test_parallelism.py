@@ -1,0 +1,44 @@
+"""Hidden checks of a5_transformer: the layers process all positions, heads and batch items at once.
+
+The sandbox counts the tensor operations executed in one forward call; without a Python
+loop over positions, heads or batch items the count does not depend on them. Every size
+is >= 2 (a dimension of size 1 can make a reshape free and change the count legitimately).
+"""
+
+import torch
+
+from grader.checks import check, fail
+
+F32 = torch.float32
+
+WHY = {
+    "length": "the number of tensor operations grows with the sequence length: do not loop over positions",
+    "batch": "the number of tensor operations grows with the batch size: do not loop over batch items",
+    "heads": "the number of tensor operations grows with the number of heads: do not loop over heads",
+}
+
+
+@check(points=2, description="encoder and decoder layers: no Python loop over positions, heads or batch items")
+def test_layers_parallel(sub, draw):
+    hd = draw.int(2, 3)
+    E = 4 * hd
+    ff = draw.int(3, 6)
+    L2, S2, B2 = draw.int(9, 13), draw.int(9, 13), draw.int(5, 7)
+    configs = [("base", 2, 2, 3, 4), ("length", 2, 2, L2, S2), ("batch", 2, B2, 3, 4), ("heads", 4, 2, 3, 4)]
+    for name in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
+        mods = {nh: sub.new(name, E, nh, ff, dtype=F32) for nh in (2, 4)}
+        counts = []
+        for label, nh, B, L, S in configs:
+            pad = torch.ones(B, 1, S, dtype=torch.bool)
+            pad[1:, :, -1] = False
+            if name == "TransformerEncoderLayer":
+                r = sub.call(mods[nh], draw.randn(B, S, E, dtype=F32), src_mask=pad, count_ops=True)
+            else:
+                causal = torch.ones(L, L, dtype=torch.bool).tril()
+                r = sub.call(mods[nh], draw.randn(B, L, E, dtype=F32), draw.randn(B, S, E, dtype=F32),
+                             tgt_mask=causal, memory_mask=pad, count_ops=True)
+            counts.append((label, f"{nh} heads, B={B}, L={L}, S={S}", r.n_ops))
+        _, base_desc, base = counts[0]
+        for label, desc, n in counts[1:]:
+            if n != base:
+                fail(f"{name}: {WHY[label]} ({base} operations for {base_desc}, {n} for {desc})")
