@@ -283,8 +283,15 @@ def grade_quiz(quiz: Quiz, answers: Answers, secret: str, lang: str = "en") -> S
             name=q.id, score=g.score, max_score=g.max_score, status=g.status, visibility="public",
             message=feedback(q, variant, g, lang), description=q.short_title(lang),
         ))
-    result.error = "\n".join(problems)
+    result.error = "\n".join(sorted(problems, key=_line_of))
     return result
+
+
+def _line_of(problem: str) -> tuple[int, str]:
+    """Sort key: the line number in "file.yaml:LINE: message" (0 when there is none)."""
+    head = problem.split(": ", 1)[0]
+    tail = head.rsplit(":", 1)[-1]
+    return (int(tail) if tail.isdigit() else 0, problem)
 
 
 def answer_key(quiz: Quiz, student: str, secret: str) -> dict[str, Any]:

@@ -1,0 +1,195 @@
+"""`seqgrade quiz ...`: every command end to end on the shipped bank and the example answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import cli
+from grader.errors import QuizError, UsageError
+from grader.gradebook import Gradebook
+
+from .conftest import BANK_DIR, MALFORMED_DIR, REPO
+
+EXAMPLES = REPO / "course" / "examples" / "quiz_answers"
+
+
+@pytest.fixture()
+def course(tmp_path, monkeypatch) -> Path:
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg = tmp_path / "course.yaml"
+    cfg.write_text(f"name: test\nroot: {REPO}\nsecret: cli-secret\ngradebook: gb.db\nlanguages: [en, zh]\n",
+                   encoding="utf-8")
+    return cfg
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+
+def test_quiz_help_lists_every_command():
+    r = run("quiz", "--help")
+    assert r.exit_code == 0
+    for name in ("validate", "take", "render", "grade", "key", "report", "schema"):
+        assert name in r.output
+    for name in ("validate", "take", "render", "grade", "key", "report", "schema"):
+        sub = run("quiz", name, "--help")
+        assert sub.exit_code == 0 and "Example" in sub.output
+
+
+def test_validate_the_shipped_bank(course):
+    r = run("quiz", "validate", "--course", str(course), *map(str, sorted(BANK_DIR.glob("*.yaml"))))
+    assert r.exit_code == 0, r.output
+    assert "4 quiz file(s) valid" in r.output
+
+
+def test_validate_without_files_checks_the_course_folder(course):
+    r = run("quiz", "validate", "--course", str(course))
+    assert r.exit_code == 0 and "q3_attention.yaml: ok" in r.output
+
+
+def test_validate_reports_file_line_column_and_fails(course):
+    bad = MALFORMED_DIR / "two_correct_single.yaml"
+    good = BANK_DIR / "q1_rnn_basics.yaml"
+    r = run("quiz", "validate", "--course", str(course), str(good), str(bad))
+    assert isinstance(r.exception, QuizError) and r.exception.exit_code == 6
+    assert f"{bad}:14:32: two correct options in a single-choice question" in r.output
+    assert "1 problem(s) in 1 of 2 quiz file(s)" in str(r.exception)
+
+
+def test_validate_rejects_two_files_with_one_quiz_id(course, tmp_path):
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((BANK_DIR / "q2_gated.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    r = run("quiz", "validate", "--course", str(course), str(BANK_DIR / "q2_gated.yaml"), str(copy))
+    assert isinstance(r.exception, QuizError)
+    assert "quiz id 'q2_gated' is already used" in r.output
+
+
+def test_console_script_exit_codes(course):
+    exe = Path(sys.executable).with_name("seqgrade")
+    env = {k: v for k, v in os.environ.items() if k != "SEQGRADE_SECRET"}
+    ok = subprocess.run([str(exe), "quiz", "validate", "--course", str(course)], capture_output=True, text=True,
+                        env=env)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([str(exe), "quiz", "validate", str(MALFORMED_DIR / "unknown_type.yaml")],
+                         capture_output=True, text=True, env=env, cwd=REPO)
+    assert bad.returncode == 6
+    assert "unknown_type.yaml:6:11: unknown question type 'essay'" in bad.stdout
+    assert "Error: 1 problem(s)" in bad.stderr
+
+
+def test_grade_records_the_example_class_into_the_gradebook(course, tmp_path):
+    gb_path = tmp_path / "grades.db"
+    out_json = tmp_path / "results.json"
+    r = run("quiz", "grade", "q2_gated", str(EXAMPLES / "q2_gated"), "--course", str(course), "--gradebook",
+            str(gb_path), "--json", str(out_json))
+    assert r.exit_code == 0, r.output
+    assert "carol.yaml:25: unknown question id 'q9'" in r.output
+    assert "dave.yaml:3:" in r.output and "graded 4 student(s)" in r.output
+    with Gradebook(gb_path) as gb:
+        results = {x.student: x for x in gb.results(item="q2_gated", kind="quiz")}
+    assert sorted(results) == ["alice", "bob", "carol", "dave"]
+    assert results["dave"].error and results["dave"].checks == []
+    assert results["carol"].error and len(results["carol"].checks) == 15
+    assert json.loads(out_json.read_text(encoding="utf-8"))[0]["student"] == "alice"
+
+
+def test_grade_uses_the_course_gradebook_by_default(course, tmp_path):
+    r = run("quiz", "grade", str(BANK_DIR / "q1_rnn_basics.yaml"), str(EXAMPLES / "q1_rnn_basics"),
+            "--course", str(course), "--lang", "zh")
+    assert r.exit_code == 0, r.output
+    with Gradebook(tmp_path / "gb.db") as gb:
+        alice = gb.result("q1_rnn_basics", "alice")
+    assert alice.checks[0].message.startswith(("正确。", "不正确。"))
+
+
+def test_grade_examples_with_the_course_secret(monkeypatch, tmp_path):
+    """The demo's example answers: alice perfect, bob partial, carol and dave with problems."""
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    monkeypatch.chdir(REPO)
+    for quiz in sorted(p.name for p in EXAMPLES.iterdir()):
+        gb_path = tmp_path / f"{quiz}.db"
+        r = run("quiz", "grade", quiz, str(EXAMPLES / quiz), "--gradebook", str(gb_path))
+        assert r.exit_code == 0, r.output
+        with Gradebook(gb_path) as gb:
+            res = {x.student: x for x in gb.results(item=quiz)}
+        assert res["alice"].score == res["alice"].max_score and not res["alice"].error
+        assert 0 < res["bob"].score < res["bob"].max_score and not res["bob"].error
+        assert "unknown question id 'q9'" in res["carol"].error and res["carol"].score > 0
+        assert "not valid YAML" in res["dave"].error and res["dave"].score == 0
+
+
+def test_render_writes_markdown_and_notebook_for_several_students(course, tmp_path):
+    out = tmp_path / "handouts"
+    r = run("quiz", "render", "q3_attention", "--student", "alice", "--student", "bob", "--out", str(out),
+            "--course", str(course), "--lang", "zh")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "q3_attention-alice.ipynb", "q3_attention-alice.md", "q3_attention-bob.ipynb", "q3_attention-bob.md"]
+
+
+def test_render_refuses_a_student_id_that_is_a_path(course, tmp_path):
+    r = run("quiz", "render", "q3_attention", "--student", "../evil", "--out", str(tmp_path), "--course",
+            str(course))
+    assert isinstance(r.exception, UsageError)
+
+
+def test_unknown_quiz_is_a_quiz_error(course):
+    r = run("quiz", "render", "q9_nothing", "--student", "alice", "--course", str(course))
+    assert isinstance(r.exception, QuizError) and "no quiz 'q9_nothing'" in str(r.exception)
+
+
+def test_invalid_quiz_cannot_be_graded(course, tmp_path):
+    r = run("quiz", "grade", str(MALFORMED_DIR / "bad_regex.yaml"), str(EXAMPLES / "q2_gated"), "--course",
+            str(course))
+    assert isinstance(r.exception, QuizError) and "bad_regex.yaml:12:24" in str(r.exception)
+
+
+def test_take_writes_the_answers_file(course, tmp_path):
+    out = tmp_path / "answers" / "alice.yaml"
+    key = run("quiz", "key", "q1_rnn_basics", "--student", "alice", "--course", str(course))
+    assert key.exit_code == 0
+    import yaml
+
+    answers = yaml.safe_load(key.stdout)
+    lines = [" ".join(v) if isinstance(v, list) else str(v) for v in answers.values()]
+    r = run("quiz", "take", "q1_rnn_basics", "--student", "alice", "--output", str(out), "--course", str(course),
+            input="\n".join(lines) + "\n")
+    assert r.exit_code == 0, r.output
+    assert yaml.safe_load(out.read_text(encoding="utf-8")) == answers
+    g = run("quiz", "grade", "q1_rnn_basics", str(out.parent), "--course", str(course), "--gradebook",
+            str(tmp_path / "g.db"))
+    assert "alice  18/18" in g.output
+
+
+def test_report_shows_concepts_weakest_first(course, tmp_path):
+    gb_path = tmp_path / "r.db"
+    run("quiz", "grade", "q3_attention", str(EXAMPLES / "q3_attention"), "--course", str(course), "--gradebook",
+        str(gb_path))
+    r = run("quiz", "report", "q3_attention", "--course", str(course), "--gradebook", str(gb_path))
+    assert r.exit_code == 0, r.output
+    assert "q3_attention: 4 student(s)" in r.output and "multi-head" in r.output and "sdpa_scale" in r.output
+
+
+def test_report_without_gradebook_is_a_quiz_error(course, tmp_path):
+    r = run("quiz", "report", "q3_attention", "--course", str(course), "--gradebook", str(tmp_path / "none.db"))
+    assert isinstance(r.exception, QuizError)
+
+
+def test_schema_command_prints_the_json_schema():
+    r = run("quiz", "schema")
+    assert json.loads(r.stdout)["title"] == "seqgrade quiz"
+
+
+def test_default_secret_warns(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg = tmp_path / "course.yaml"
+    cfg.write_text(f"root: {REPO}\n", encoding="utf-8")
+    r = run("quiz", "key", "q2_gated", "--student", "alice", "--course", str(cfg))
+    assert r.exit_code == 0 and "no course secret is set" in r.stderr
