@@ -1,0 +1,58 @@
+"""Public checks of greedy decoding and beam search: expected tokens for fixed weights and inputs
+(data/decode_lstm.safetensors), the output format, and beam_size=1 = greedy."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import torch
+
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+
+
+def _load_common():
+    name = "seqgrade_a4_seq2seq_public_common"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+common = _load_common()
+F64 = torch.float64
+
+
+
+def _setup(sub):
+    data = common.load_data("decode_lstm.safetensors")
+    kw = common.kwargs_from(data, "lstm")
+    model, _ = common.build_seq2seq(sub, "AttentionDecoder", kw, common.state_from(data))
+    ids = {k: int(data[k]) for k in ("bos_id", "eos_id", "max_len", "beam_size")}
+    return data, model, ids
+
+
+@check(points=1, description="greedy_decode gives the expected tokens (no BOS, pad after EOS, stops when "
+                             "every row has finished)")
+def test_public_greedy_data(sub):
+    data, model, ids = _setup(sub)
+    got = sub.call(model, data["src"], data["src_lengths"], ids["max_len"], ids["bos_id"], ids["eos_id"],
+                   method="greedy_decode").value
+    common.compare_tokens(got, data["greedy"], "greedy_decode", ids["max_len"], ids["bos_id"], ids["eos_id"])
+
+
+@check(points=1, description="beam_search gives the expected tokens, and equals greedy decoding with "
+                             "beam_size=1")
+def test_public_beam_data(sub):
+    data, model, ids = _setup(sub)
+    got = sub.call(model, data["src"], data["src_lengths"], ids["beam_size"], ids["max_len"], ids["bos_id"],
+                   ids["eos_id"], method="beam_search").value
+    common.compare_tokens(got, data["beam"], f"beam_search(beam_size={ids['beam_size']})", ids["max_len"],
+                          ids["bos_id"], ids["eos_id"])
+    got = sub.call(model, data["src"], data["src_lengths"], 1, ids["max_len"], ids["bos_id"], ids["eos_id"],
+                   method="beam_search").value
+    common.compare_tokens(got, data["greedy"], "beam_search(beam_size=1) (it must equal greedy decoding)",
+                          ids["max_len"], ids["bos_id"], ids["eos_id"])

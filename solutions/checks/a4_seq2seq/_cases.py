@@ -1,0 +1,340 @@
+"""Cases and comparisons shared by the hidden a4_seq2seq checks (not a check file itself).
+
+Check files cannot import a sibling (pytest runs with --import-mode=importlib),
+so each loads this file by path (see `_load_cases` in the check files).
+
+A case holds the sizes, the state_dict, the inputs and what the reference
+returns, and often what a few common mistakes would return (for the diagnoses
+in failure messages). Everything random comes from the `Draw` passed in.
+"""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+
+import torch
+
+from grader.checks import assert_close, expect_tensor, expect_tuple, fail
+
+F64 = torch.float64
+CELLS = ("gru", "lstm", "rnn")
+
+
+# ----------------------------------------------------------------------------- small helpers
+def near(a, b, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+            and a.is_floating_point() and torch.allclose(a.to(b.dtype), b, rtol=rtol, atol=atol))
+
+
+def sizes(d):
+    """(V, E, H): a vocabulary and two different sizes that cannot be confused."""
+    V = d.int(8, 13)
+    E, H = d.distinct(2, 3, 7)
+    return V, E, H
+
+
+def ragged(d, B: int, S: int, V: int):
+    """A padded batch of token ids [B,S] (0 = pad) and its lengths [B], in no particular order.
+
+    One row is full (length S) and, when B >= 3, one has a single token, so both
+    ends of the length range are there; real tokens are never 0.
+    """
+    lengths = [S] + [d.int(1, S) for _ in range(B - 1)]
+    if B >= 3:
+        lengths[1] = 1
+    if B >= 2 and S >= 2:
+        lengths[-1] = min(lengths[-1], S - 1)  # at least one padded row
+    d.rng.shuffle(lengths)
+    lengths_t = torch.tensor(lengths, dtype=torch.int64)
+    src = d.randint(1, V, (B, S))
+    src = src.masked_fill(~mask_of(lengths_t, S), 0)
+    return src, lengths_t
+
+
+def mask_of(lengths: torch.Tensor, S: int) -> torch.Tensor:
+    return torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def kwargs_of(V, E, H, L, cell) -> dict:
+    return dict(vocab_size=V, embed_size=E, hidden_size=H, num_layers=L, cell=cell)
+
+
+def random_state(d, cell, L, B, H, scale=0.8):
+    h = d.uniform(L, B, H, lo=-scale, hi=scale)
+    if cell == "lstm":
+        return (h, d.uniform(L, B, H, lo=-scale, hi=scale))
+    return h
+
+
+def state_map(state, fn):
+    if isinstance(state, tuple):
+        return tuple(fn(s) for s in state)
+    return fn(state)
+
+
+def detach(state):
+    return None if state is None else state_map(state, lambda s: s.detach().clone())
+
+
+def loaded(module: torch.nn.Module, d, scale: float = 0.5):
+    """`module` in float64 with every parameter redrawn; returns (module, state_dict)."""
+    module = module.to(F64)
+    state = d.perturb_state(module, scale)
+    module.load_state_dict(state)
+    return module, state
+
+
+def seq2seq(ref, decoder: str, kw: dict):
+    return ref.Seq2Seq(ref.Encoder(**kw), getattr(ref, decoder)(**kw))
+
+
+def build_seq2seq(sub, decoder: str, kw: dict, state: dict, dtype=F64):
+    """Seq2Seq(Encoder(**kw), <decoder>(**kw)) in the submission, with `state` loaded."""
+    enc = sub.new("Encoder", **kw)
+    dec = sub.new(decoder, **kw)
+    return sub.build("Seq2Seq", state, enc, dec, dtype=dtype)
+
+
+def param_grads(module) -> dict:
+    return {n: (None if p.grad is None else p.grad.detach().clone()) for n, p in module.named_parameters()}
+
+
+def cell_name(cell: str, L: int) -> str:
+    return f"{ {'gru': 'GRU', 'lstm': 'LSTM', 'rnn': 'RNN'}[cell] }, {L} layer{'s' if L > 1 else ''}"
+
+
+# ----------------------------------------------------------------------------- comparing states
+def state_parts(value, cell: str, what: str):
+    """The submission's state as a tuple of tensors ((h,) or (h, c)), failing clearly on a wrong kind."""
+    if cell == "lstm":
+        h, c = expect_tuple(value, f"{what}: an LSTM state is the pair (h, c)", 2)
+        return (h, c), ("h", "c")
+    if isinstance(value, (tuple, list)):
+        fail(f"{what}: a {cell.upper()} state is one tensor h [num_layers, B, H], got a tuple/list of "
+             f"{len(value)}")
+    return (value,), ("h",)
+
+
+def compare_state(actual, expected, cell: str, what: str, variants=()):
+    """`variants`: (state a mistake gives, message) pairs, turned into diagnoses per component."""
+    parts, names = state_parts(actual, cell, what)
+    exp = expected if isinstance(expected, tuple) else (expected,)
+    for i, (a, e, n) in enumerate(zip(parts, exp, names)):
+        diags = []
+        for v, msg in variants:
+            vv = v if isinstance(v, tuple) else (v,)
+            diags.append(((lambda a_, e_, o=vv[i]: near(a_, o) and not near(e_, o)), msg))
+        assert_close(a, e, f"{what} {n}" if cell == "lstm" else what, diagnoses=diags)
+
+
+def variant_diagnoses(variants):
+    return [((lambda a, e, o=o: near(a, o) and not near(e, o)), msg) for o, msg in variants if o is not None]
+
+
+# ----------------------------------------------------------------------------- attention decoder variants
+def attention_loop(dec, tgt_in, state, enc_outputs, src_mask, query: str = "h"):
+    """The attention decoder's recurrence with a chosen mistake, for diagnoses.
+
+    query="h": the contract (previous top-layer h); "c": an LSTM that attends with c;
+    "new": the query is the step's new hidden state (the previous step's context is fed in).
+    """
+    B, T = tgt_in.shape
+    mask = None if src_mask is None else src_mask.unsqueeze(1)
+    emb = dec.embedding(tgt_in)
+    outs, weights = [], []
+    ctx_prev = enc_outputs.new_zeros(B, 1, enc_outputs.size(-1))
+    for t in range(T):
+        if query == "new":
+            out, state = dec.rnn(torch.cat([ctx_prev, emb[:, t:t + 1]], -1), state)
+            ctx_prev, w = dec.attention(out, enc_outputs, enc_outputs, mask)
+        else:
+            hc = state[1] if (query == "c" and isinstance(state, tuple)) else (
+                state[0] if isinstance(state, tuple) else state)
+            ctx, w = dec.attention(hc[-1].unsqueeze(1), enc_outputs, enc_outputs, mask)
+            out, state = dec.rnn(torch.cat([ctx, emb[:, t:t + 1]], -1), state)
+        outs.append(out)
+        weights.append(w)
+    return dec.out(torch.cat(outs, 1)), state, torch.cat(weights, 1)
+
+
+def swapped_concat_copy(ref, dec, kw):
+    """A copy of the reference decoder whose rnn reads [embedding; context] (the wrong order)."""
+    E, H = kw["embed_size"], kw["hidden_size"]
+    other = ref.AttentionDecoder(**kw).to(F64)
+    st = {k: v.clone() for k, v in dec.state_dict().items()}
+    w = st["rnn.weight_ih_l0"]  # [G*H, H+E]: columns [:H] read the context, [H:] the embedding
+    # The mistake computes W[:, :E] emb + W[:, E:] ctx; a reference with these columns gives the same.
+    st["rnn.weight_ih_l0"] = torch.cat([w[:, E:], w[:, :E]], 1)
+    other.load_state_dict(st)
+    return other
+
+
+def attention_variants(ref, dec, kw, tgt_in, state, enc_outputs, src_mask):
+    """(logits, state, weights, message) for the common mistakes of the attention decoder."""
+    out = []
+    with torch.no_grad():
+        lg, st, w = dec(tgt_in, state, enc_outputs, None)
+        out.append((lg, st, w, "your decoder attends to padded source positions: mask the attention "
+                               "scores with src_mask (True = real token) before the softmax"))
+        lg, st, w = swapped_concat_copy(ref, dec, kw)(tgt_in, state, enc_outputs, src_mask)
+        out.append((lg, st, w, "your rnn reads [embedding; context]: the contract concatenates "
+                               "[context; embedding] (context first)"))
+        if kw["cell"] == "lstm":
+            lg, st, w = attention_loop(dec, tgt_in, state, enc_outputs, src_mask, query="c")
+            out.append((lg, st, w, "your LSTM decoder attends with the cell state c: the query is the "
+                                   "top layer's previous hidden state h"))
+        lg, st, w = attention_loop(dec, tgt_in, state, enc_outputs, src_mask, query="new")
+        out.append((lg, st, w, "your query is the hidden state computed at the current step: the "
+                               "query at step t is the top layer's hidden state *before* the step "
+                               "(s_{t-1}), and its context is fed into that same step"))
+    return out
+
+
+# ----------------------------------------------------------------------------- decoding
+def first_eos(row: list, eos: int):
+    return row.index(eos) if eos in row else None
+
+
+def check_tokens_format(got, what: str, B: int, max_len: int, bos: int, eos: int) -> torch.Tensor:
+    """What every decoding result must satisfy, whatever the model (BOS is never likely in our models)."""
+    got = expect_tensor(got, what)
+    if got.dtype != torch.int64:
+        fail(f"{what}: expected token ids of dtype int64 (long), got {str(got.dtype).replace('torch.', '')}")
+    if got.dim() != 2 or got.size(0) != B:
+        fail(f"{what}: expected shape [B={B}, <=max_len={max_len}], got {tuple(got.shape)}")
+    W = got.size(1)
+    if W > max_len:
+        fail(f"{what}: {W} tokens per row, more than max_len={max_len}")
+    rows = got.tolist()
+    if W > 0 and all(r[0] == bos for r in rows):
+        fail(f"{what}: every row starts with BOS ({bos}): the output must exclude BOS and start with the "
+             "first generated token")
+    if any(bos in r for r in rows):
+        b = next(i for i, r in enumerate(rows) if bos in r)
+        fail(f"{what}: row {b} contains BOS ({bos}) although the model gives it almost no probability: "
+             f"the output must exclude BOS (got {rows[b]})")
+    ends = []
+    for b, r in enumerate(rows):
+        k = first_eos(r, eos)
+        if k is not None and any(x != 0 for x in r[k + 1:]):
+            fail(f"{what}: row {b} has tokens other than pad (0) after its EOS ({eos}): got {r}. Once a "
+                 "row has produced EOS, fill the rest of it with 0 (and, in beam search, extend a finished "
+                 "hypothesis only by pad)")
+        ends.append(None if k is None else k + 1)
+    if any(e is None for e in ends):
+        if W < max_len:
+            b = ends.index(None)
+            fail(f"{what}: row {b} never produced EOS, yet decoding stopped after {W} < max_len={max_len} "
+                 f"steps: got {rows[b]}")
+    elif W > max(ends, default=0):
+        fail(f"{what}: every row has finished by step {max(ends)} but the output is {W} wide: stop "
+             "decoding when every row has produced EOS (the result is as wide as its longest row)")
+    return got
+
+
+def compare_tokens(got, expected: torch.Tensor, what: str, max_len: int, bos: int, eos: int) -> None:
+    got = check_tokens_format(got, what, expected.size(0), max_len, bos, eos)
+    if got.shape == expected.shape and torch.equal(got, expected):
+        return
+    rows_g, rows_e = got.tolist(), expected.tolist()
+    bad = [b for b in range(len(rows_e)) if _strip(rows_g[b]) != _strip(rows_e[b])]
+    if not bad:
+        fail(f"{what}: expected {expected.size(1)} columns, got {got.size(1)}")
+    b = bad[0]
+    fail(f"{what}: {len(bad)} of {len(rows_e)} rows differ from the reference's; row {b}: got "
+         f"{rows_g[b]}, expected {rows_e[b]}")
+
+
+def _strip(row):
+    row = list(row)
+    while row and row[-1] == 0:
+        row.pop()
+    return row
+
+
+def decode_model(d, ref, decoder: str, cell: str, L: int):
+    """A model whose decoding is not degenerate: pad and BOS are never likely, EOS is tunable."""
+    V, E, H = sizes(d)
+    V = max(V, 9)
+    kw = kwargs_of(V, E, H, L, cell)
+    m = seq2seq(ref, decoder, kw).to(F64)
+    state = d.perturb_state(m, 1.5)
+    for k in state:
+        if "embedding" in k:
+            state[k] = state[k] * (2.0 / 1.5)
+    state["decoder.out.weight"] = state["decoder.out.weight"] * 2.0
+    bos, eos = d.distinct(2, 1, V - 1)
+    state["decoder.out.bias"][0] = -30.0
+    state["decoder.out.bias"][bos] = -30.0
+    m.load_state_dict(state)
+    return m, kw, state, bos, eos
+
+
+def ends_of(tokens: torch.Tensor, eos: int):
+    return [None if first_eos(r, eos) is None else first_eos(r, eos) + 1 for r in tokens.tolist()]
+
+
+def stable(m, state, fn, d) -> bool:
+    """The decoding result does not change when the weights move by ~1e-7 (no near ties)."""
+    base = fn(m)
+    noisy = {k: (v + 1e-7 * d.randn(*v.shape) if v.is_floating_point() else v) for k, v in state.items()}
+    other = copy.deepcopy(m)
+    other.load_state_dict(noisy)
+    return torch.equal(base, fn(other))
+
+
+def decode_case(d, ref, decoder: str, cell: str, L: int, B: int, max_len: int, beam_size: int):
+    """Draw models until greedy and beam decoding are varied: rows of different lengths, all finishing
+    before max_len, beam search different from greedy somewhere, and no near ties."""
+    best = None
+    for attempt in range(16):
+        m, kw, state, bos, eos = decode_model(d, ref, decoder, cell, L)
+        S = d.int(3, 7)
+        src, lengths = ragged(d, B, S, kw["vocab_size"])
+        for eb in (x / 2 for x in range(-6, 20)):
+            state["decoder.out.bias"][eos] = eb
+            m.load_state_dict(state)
+            with torch.no_grad():
+                g = m.greedy_decode(src, lengths, max_len, bos, eos)
+            ends = ends_of(g, eos)
+            if None in ends or max(ends) < 3:
+                continue
+            with torch.no_grad():
+                bm = m.beam_search(src, lengths, beam_size, max_len, bos, eos)
+            bends = ends_of(bm, eos)
+            score = (len(set(ends)) >= min(B, 3)) + (None not in bends) + 2 * (not torch.equal(
+                _pad_to(g, max_len), _pad_to(bm, max_len)))
+            if best is not None and score <= best[0]:
+                continue
+            with torch.no_grad():
+                ok = stable(m, dict(state), lambda mm: mm.greedy_decode(src, lengths, max_len, bos, eos), d) and \
+                    stable(m, dict(state), lambda mm: mm.beam_search(src, lengths, beam_size, max_len, bos, eos), d)
+            if not ok:
+                continue
+            best = (score, dict(kw=kw, state={k: v.clone() for k, v in state.items()}, bos=bos, eos=eos,
+                                src=src, lengths=lengths))
+            if score >= 4:
+                break
+        if best is not None and best[0] >= 4:
+            break
+    if best is None:  # extremely unlikely; decoding is still compared, only less varied
+        m, kw, state, bos, eos = decode_model(d, ref, decoder, cell, L)
+        S = d.int(3, 7)
+        src, lengths = ragged(d, B, S, kw["vocab_size"])
+        best = (0, dict(kw=kw, state=state, bos=bos, eos=eos, src=src, lengths=lengths))
+    c = SimpleNamespace(decoder=decoder, cell=cell, L=L, B=B, max_len=max_len, beam_size=beam_size, **best[1])
+    m = seq2seq(ref, decoder, c.kw).to(F64)
+    m.load_state_dict(c.state)
+    with torch.no_grad():
+        c.greedy = m.greedy_decode(c.src, c.lengths, max_len, c.bos, c.eos)
+        c.beam = m.beam_search(c.src, c.lengths, beam_size, max_len, c.bos, c.eos)
+        longest = max(e for e in ends_of(c.greedy, c.eos) if e is not None)
+        c.short_len = max(1, longest - 1)
+        c.greedy_short = m.greedy_decode(c.src, c.lengths, c.short_len, c.bos, c.eos)
+    c.what = f"Seq2Seq(Encoder, {decoder}) ({cell_name(cell, L)})"
+    return c
+
+
+def _pad_to(t: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.nn.functional.pad(t, (0, n - t.size(1)))

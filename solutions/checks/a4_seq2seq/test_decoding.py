@@ -1,0 +1,99 @@
+"""Hidden checks of greedy decoding and beam search against the reference.
+
+The models are drawn so that decoding is not degenerate: pad and BOS get
+almost no probability, and EOS is tuned until the rows finish at different
+steps, all before max_len, and beam search disagrees with greedy decoding on
+some row. Ties are ruled out (the results do not move when the weights move by
+1e-7). BOS and EOS ids are drawn too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import torch
+
+from grader.checks import check, fail
+
+
+def _load_cases():
+    name = "seqgrade_a4_seq2seq_cases"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+cases = _load_cases()
+# (decoder, cell, layers, batch, max_len, beam size)
+CONFIGS = (("AttentionDecoder", "gru", 2, 5, 10, 3), ("AttentionDecoder", "lstm", 1, 4, 9, 2),
+           ("Decoder", "rnn", 2, 4, 10, 4))
+
+
+def _all(d, ref, configs=CONFIGS):
+    return [cases.decode_case(d.child(i), ref, *cfg) for i, cfg in enumerate(configs)]
+
+
+def _model(sub, c):
+    return cases.build_seq2seq(sub, c.decoder, c.kw, c.state)
+
+
+def _greedy(sub, m, c, max_len):
+    return sub.call(m, c.src, c.lengths, max_len, c.bos, c.eos, method="greedy_decode").value
+
+
+def _beam(sub, m, c, k, max_len):
+    return sub.call(m, c.src, c.lengths, k, max_len, c.bos, c.eos, method="beam_search").value
+
+
+@check(points=2, description="greedy_decode gives the reference's tokens (stops at EOS, pads after it, "
+                             "excludes BOS, stops at max_len)")
+def test_greedy_decode(sub, ref, once):
+    for c in once(lambda d: _all(d, ref)):
+        m = _model(sub, c)
+        cases.compare_tokens(_greedy(sub, m, c, c.max_len), c.greedy,
+                             f"{c.what}: greedy_decode(max_len={c.max_len})", c.max_len, c.bos, c.eos)
+        cases.compare_tokens(_greedy(sub, m, c, c.short_len), c.greedy_short,
+                             f"{c.what}: greedy_decode(max_len={c.short_len}), shorter than the longest "
+                             "row", c.short_len, c.bos, c.eos)
+
+
+@check(points=3, description="beam_search gives the reference's best hypothesis (sum of log-probabilities, "
+                             "finished hypotheses extended by pad only)")
+def test_beam_search(sub, ref, once):
+    for c in once(lambda d: _all(d, ref)):
+        m = _model(sub, c)
+        got = _beam(sub, m, c, c.beam_size, c.max_len)
+        what = f"{c.what}: beam_search(beam_size={c.beam_size}, max_len={c.max_len})"
+        got = cases.check_tokens_format(got, what, c.B, c.max_len, c.bos, c.eos)
+        if torch.equal(cases._pad_to(got, c.max_len), cases._pad_to(c.greedy, c.max_len)) and \
+                not torch.equal(c.beam, c.greedy):
+            fail(f"{what}: your result is greedy decoding's, the reference's beam search finds better "
+                 "hypotheses: keep the beam_size best of all beam_size * V extensions at every step, and "
+                 "return the best hypothesis by its sum of log-probabilities")
+        cases.compare_tokens(got, c.beam, what, c.max_len, c.bos, c.eos)
+
+
+@check(points=1, description="beam_search with beam_size=1 equals greedy decoding")
+def test_beam_size_one(sub, ref, once):
+    for c in once(lambda d: _all(d, ref, CONFIGS[:2])):
+        m = _model(sub, c)
+        got = _beam(sub, m, c, 1, c.max_len)
+        cases.compare_tokens(got, c.greedy, f"{c.what}: beam_search(beam_size=1) (it must equal greedy "
+                                            "decoding)", c.max_len, c.bos, c.eos)
+
+
+@check(points=1, description="Decoding output format: int64 [B, <=max_len], no BOS, pad after EOS, as wide "
+                             "as the longest row")
+def test_decode_format(sub, ref, once):
+    for c in once(lambda d: _all(d, ref, CONFIGS[1:])):
+        m = _model(sub, c)
+        cases.check_tokens_format(_greedy(sub, m, c, c.max_len), f"{c.what}: greedy_decode", c.B, c.max_len,
+                                  c.bos, c.eos)
+        cases.check_tokens_format(_beam(sub, m, c, c.beam_size, c.max_len),
+                                  f"{c.what}: beam_search(beam_size={c.beam_size})", c.B, c.max_len, c.bos,
+                                  c.eos)
