@@ -82,8 +82,8 @@ def _padding_case(d, ref):
     return SimpleNamespace(args=args, state=state, src=src, src_padded=src_padded, tgt=tgt, src2=src2, tgt2=tgt2, b=b)
 
 
-@check(points=1.5, description="source padding changes nothing: encoder and cross-attention mask it")
-def test_source_padding(sub, ref, once):
+@check(points=2, description="source padding changes nothing; one batch item never changes another's logits")
+def test_padding_and_batch_independence(sub, ref, once):
     c = once(lambda d: _padding_case(d, ref))
     m = sub.build("Transformer", c.state, *c.args, dtype=F64)
     a = expect_tensor(sub.call(m, c.src, c.tgt).value, "Transformer logits")
@@ -93,13 +93,6 @@ def test_source_padding(sub, ref, once):
              "self-attention and the decoder's cross-attention must never attend source padding (mask "
              "(src != 0).unsqueeze(1), [B,1,S], passed as src_mask to every encoder layer and as memory_mask to "
              "every decoder layer)")
-
-
-@check(points=1, description="one batch item never changes another's logits")
-def test_batch_independence(sub, ref, once):
-    c = once(lambda d: _padding_case(d, ref))
-    m = sub.build("Transformer", c.state, *c.args, dtype=F64)
-    a = expect_tensor(sub.call(m, c.src, c.tgt).value, "Transformer logits")
     b = expect_tensor(sub.call(m, c.src2, c.tgt2).value, "Transformer logits", a.shape)
     keep = [i for i in range(a.size(0)) if i != c.b]
     if not torch.allclose(a[keep], b[keep], rtol=1e-9, atol=1e-10):

@@ -1,0 +1,97 @@
+"""Realistic buggy versions of the a5_transformer reference, each with the checks that must catch it."""
+
+from tests.checks.grading import Mutant
+
+ENC_SA = "x = self.norm1(x + self.self_attn(x, x, x, attn_mask=src_mask)[0])  # (B, S, E)"
+ENC_FF = "x = self.norm2(x + self.linear2(F.relu(self.linear1(x))))  # (B, S, E)"
+DEC_SA = "x = self.norm1(x + self.self_attn(x, x, x, attn_mask=tgt_mask)[0])  # (B, T, E)"
+DEC_CA = "x = self.norm2(x + self.multihead_attn(x, memory, memory, attn_mask=memory_mask)[0])"
+DEC_FF = "x = self.norm3(x + self.linear2(F.relu(self.linear1(x))))  # (B, T, E)"
+TGT_MASK = "tgt_mask = causal_mask(T, device=tgt_in.device) & (tgt_in != 0).unsqueeze(1)  # (B, T, T)"
+MHA_SDPA = "ctx, weights = scaled_dot_product_attention(q, k, v, attn_mask, is_causal)"
+
+MUTANTS = [
+    # --- the layers
+    Mutant("encoder_pre_norm",
+           [(ENC_SA, "h = self.norm1(x)\n        x = x + self.self_attn(h, h, h, attn_mask=src_mask)[0]"),
+            (ENC_FF, "x = x + self.linear2(F.relu(self.linear1(self.norm2(x))))")],
+           {"test_encoder_layer_values", "test_transformer_values"}, "pre-norm instead of post-norm"),
+    Mutant("encoder_no_ffn_residual", [(ENC_FF, "x = self.norm2(self.linear2(F.relu(self.linear1(x))))")],
+           {"test_encoder_layer_values", "test_transformer_values"}, "no residual around the feed-forward"),
+    Mutant("decoder_no_relu", [(DEC_FF, "x = self.norm3(x + self.linear2(self.linear1(x)))")],
+           {"test_decoder_layer_values", "test_transformer_values"}, "the decoder's FFN has no ReLU"),
+    Mutant("decoder_norm2_norm3_swapped",
+           [(DEC_CA, DEC_CA.replace("self.norm2(", "self.norm3(")), (DEC_FF, DEC_FF.replace("self.norm3(", "self.norm2("))],
+           {"test_decoder_layer_values", "test_transformer_values"}, "norm2 and norm3 swapped"),
+    Mutant("decoder_pre_norm",
+           [(DEC_SA, "h = self.norm1(x)\n        x = x + self.self_attn(h, h, h, attn_mask=tgt_mask)[0]"),
+            (DEC_CA, "x = x + self.multihead_attn(self.norm2(x), memory, memory, attn_mask=memory_mask)[0]"),
+            (DEC_FF, "x = x + self.linear2(F.relu(self.linear1(self.norm3(x))))")],
+           {"test_decoder_layer_values", "test_transformer_values"}, "pre-norm decoder layer"),
+    Mutant("memory_mask_ignored", [(DEC_CA, DEC_CA.replace("attn_mask=memory_mask", "attn_mask=None"))],
+           {"test_decoder_layer_values", "test_padding_and_batch_independence", "test_transformer_values"},
+           "the decoder layer drops memory_mask"),
+    Mutant("decoder_layer_tgt_mask_ignored", [(DEC_SA, DEC_SA.replace("attn_mask=tgt_mask", "attn_mask=None"))],
+           {"test_decoder_layer_values", "test_decoder_causality"}, "the decoder layer drops tgt_mask"),
+    # --- the model
+    Mutant("no_embedding_scale",
+           [("x = embedding(tokens) * math.sqrt(self.d_model)  # (B, L, E)", "x = embedding(tokens)  # (B, L, E)")],
+           {"test_transformer_values", "test_transformer_gradients"}, "embeddings not scaled by sqrt(d_model)"),
+    Mutant("no_positional_encoding", [("return x + pe  # (B, L, E) + (L, E)", "return x")],
+           {"test_transformer_values"}, "no positional encoding"),
+    Mutant("decoder_not_causal", [(TGT_MASK, "tgt_mask = (tgt_in != 0).unsqueeze(1)  # (B, 1, T)")],
+           {"test_decoder_causality", "test_transformer_values"}, "decoder self-attention without the causal mask"),
+    Mutant("target_padding_not_masked", [(TGT_MASK, "tgt_mask = causal_mask(T, device=tgt_in.device)  # (T, T)")],
+           {"test_transformer_values"}, "decoder self-attention attends target pads"),
+    Mutant("cross_attention_ignores_source_padding",
+           [("x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=src_mask)",
+             "x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=None)")],
+           {"test_padding_and_batch_independence", "test_transformer_values"}, "memory_mask not passed"),
+    Mutant("encoder_ignores_source_padding", [("x = layer(x, src_mask=src_mask)", "x = layer(x)")],
+           {"test_padding_and_batch_independence", "test_transformer_values"}, "src_mask not passed to the encoder"),
+    Mutant("embedding_without_padding_idx",
+           [("self.tgt_embed = nn.Embedding(tgt_vocab, d_model, padding_idx=0)",
+             "self.tgt_embed = nn.Embedding(tgt_vocab, d_model)")],
+           {"test_transformer_gradients"}, "the pad row of the target embedding gets gradients"),
+    Mutant("memory_detached",
+           [("return self.decode(tgt_in, memory, src_mask)", "return self.decode(tgt_in, memory.detach(), src_mask)")],
+           {"test_transformer_gradients"}, "no gradient reaches the encoder"),
+    # --- greedy decoding
+    Mutant("greedy_no_pad_after_eos",
+           [("nxt = logits.argmax(dim=-1).masked_fill(finished, 0)  # (B,): pad once finished",
+             "nxt = logits.argmax(dim=-1)  # (B,)")],
+           {"test_greedy_decode"}, "finished rows keep generating"),
+    Mutant("greedy_includes_bos", [("return ys[:, 1:]  # (B, <= max_len): without BOS", "return ys")],
+           {"test_greedy_decode"}, "BOS kept in the output"),
+    Mutant("greedy_no_early_stop",
+           [("                if bool(finished.all()):\n                    break\n", "")],
+           {"test_greedy_decode"}, "always decodes max_len steps"),
+    Mutant("greedy_first_position_logits",
+           [("logits = self.decode(ys, memory, src_mask)[:, -1]", "logits = self.decode(ys, memory, src_mask)[:, 0]")],
+           {"test_greedy_decode"}, "the next token is read from the first position's logits"),
+    # --- parallelism
+    Mutant("mha_loop_over_heads",
+           [(MHA_SDPA,
+             "heads = []\n"
+             "        for i in range(nh):\n"
+             "            m_i = attn_mask\n"
+             "            if m_i is not None and m_i.dim() == 4:\n"
+             "                m_i = m_i[:, i if m_i.size(1) > 1 else 0]\n"
+             "            heads.append(scaled_dot_product_attention(q[:, i], k[:, i], v[:, i], m_i, is_causal))\n"
+             "        ctx = torch.stack([h[0] for h in heads], 1)\n"
+             "        weights = torch.stack([h[1] for h in heads], 1)")],
+           {"test_layers_parallel"}, "one head at a time (correct values)"),
+    Mutant("encoder_ffn_loop_over_positions",
+           [(ENC_FF, "x = self.norm2(x + torch.stack([self.linear2(F.relu(self.linear1(x[:, t]))) "
+                     "for t in range(x.size(1))], dim=1))")],
+           {"test_layers_parallel"}, "the feed-forward applied one position at a time (correct values)"),
+]
+
+# Mutants that the public checks (no reference) catch as well: {mutant name: public checks that fail}.
+PUBLIC_CAUGHT = {
+    "encoder_pre_norm": {"test_public_encoder_layer_matches_torch", "test_public_transformer_expected"},
+    "decoder_norm2_norm3_swapped": {"test_public_decoder_layer_matches_torch"},
+    "decoder_not_causal": {"test_public_causality", "test_public_transformer_expected"},
+    "no_embedding_scale": {"test_public_transformer_expected"},
+    "greedy_includes_bos": {"test_public_greedy_expected"},
+}
