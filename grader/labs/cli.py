@@ -61,3 +61,5 @@ def lab(name: str, impls: tuple[str, ...], out: Path, course: Path | None, quick
         click.echo(f"  {line}")
     click.echo(f"plot:    {result.png}")
     click.echo(f"numbers: {result.csv}")
+    for path in result.extra:
+        click.echo(f"         {path}")

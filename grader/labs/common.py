@@ -44,6 +44,7 @@ class LabResult:
     summary: list[str] = field(default_factory=list)  # one sentence per finding, for the terminal
     sources: dict[str, str] = field(default_factory=dict)  # module -> where its code came from
     seconds: float = 0.0  # wall time of the whole lab
+    extra: list[Path] = field(default_factory=list)  # further files, e.g. attention weights as CSV
 
 
 def output_paths(out: Path, name: str) -> tuple[Path, Path]:
