@@ -107,7 +107,8 @@ def _bptt_long_case(d, ref):
     return SimpleNamespace(T=T, B=B, I=I, H=H, args=(x, h0, w_ih, w_hh, b), G=G, hs=hs.detach(), grads=grads)
 
 
-@check(points=1, description="rnn_forward/rnn_backward on T >= 1000 steps: finite, |h| <= 1, gradient profile as autograd's",
+@check(points=1, description="rnn_forward/rnn_backward on T >= 1000 steps: finite, |h| <= 1, "
+                             "gradient profile as autograd's",
        timeout=30)
 def test_rnn_backward_long(sub, ref, once):
     c = once(lambda d: _bptt_long_case(d, ref))

@@ -53,8 +53,10 @@ class RNN(nn.Module):
             for d in range(self.D):
                 s = f"l{k}" + ("_reverse" if d else "")
                 fan_in = input_size if k == 0 else self.D * hidden_size
-                self.register_parameter(f"weight_ih_{s}", nn.Parameter((torch.rand(hidden_size, fan_in) * 2 - 1) * bound))
-                self.register_parameter(f"weight_hh_{s}", nn.Parameter((torch.rand(hidden_size, hidden_size) * 2 - 1) * bound))
+                w_ih = (torch.rand(hidden_size, fan_in) * 2 - 1) * bound
+                w_hh = (torch.rand(hidden_size, hidden_size) * 2 - 1) * bound
+                self.register_parameter(f"weight_ih_{s}", nn.Parameter(w_ih))
+                self.register_parameter(f"weight_hh_{s}", nn.Parameter(w_hh))
                 if bias:
                     self.register_parameter(f"bias_ih_{s}", nn.Parameter((torch.rand(hidden_size) * 2 - 1) * bound))
                     self.register_parameter(f"bias_hh_{s}", nn.Parameter((torch.rand(hidden_size) * 2 - 1) * bound))
