@@ -12,6 +12,7 @@ import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ class Answers:
     where: dict[str, str] = field(default_factory=dict)  # question id -> "file:line" (or "file: cell n")
     problems: list[str] = field(default_factory=list)  # whole-file problems (unparsable, not a mapping)
     content_hash: str = ""  # sha256 of the file's bytes
+    submitted_at: datetime | None = None  # when the file was last written (UTC)
 
     def at(self, qid: str) -> str:
         return self.where.get(qid, self.file)
@@ -48,6 +50,7 @@ def read_answers(path: str | Path) -> Answers:
         ans.problems.append(f"{p.name}: cannot read the file: {exc.strerror}")
         return ans
     ans.content_hash = hashlib.sha256(raw).hexdigest()
+    ans.submitted_at = datetime.fromtimestamp(p.stat().st_mtime, tz=timezone.utc)
     if len(raw) > MAX_BYTES:
         ans.problems.append(f"{p.name}: the file is larger than {MAX_BYTES // 1000} kB; an answers file "
                             "holds one short answer per question")

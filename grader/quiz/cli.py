@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -74,13 +75,14 @@ def quiz() -> None:
 
 
 @quiz.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @course_option
 def validate(files: tuple[Path, ...], course: Path | None) -> None:
     """Check quiz files; list every problem as file:line:column: message.
 
-    Without FILES, checks every quiz in the course's quizzes folder. Exits with
-    0 only when every file is valid (6 otherwise).
+    Without FILES, checks every quiz in the course's quizzes folder; a folder
+    given as FILE means its *.yaml files. Exits with 0 only when every file is
+    valid (6 otherwise).
 
     \b
     Example:
@@ -89,7 +91,9 @@ def validate(files: tuple[Path, ...], course: Path | None) -> None:
     from .loader import check_quiz_files
 
     cfg = _config(course)
-    paths = list(files) or sorted(cfg.quizzes_dir.glob("*.yaml"))
+    paths = []
+    for f in files or (cfg.quizzes_dir,):
+        paths += sorted(f.glob("*.yaml")) if f.is_dir() else [f]
     if not paths:
         raise QuizError(f"no quiz files in {cfg.quizzes_dir}; name the files to check")
     results = check_quiz_files(paths, cfg.languages)
@@ -189,7 +193,9 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
 
     Each file maps question ids to answers. A file with problems (unknown ids,
     answers of the wrong type, not YAML) gives that student an error; the rest
-    of the class is graded. Points and options come from the quiz only.
+    of the class is graded. Points and options come from the quiz only. When
+    course.yaml gives the quiz a due date, the late policy applies to the time
+    each answers file was last written.
 
     \b
     Example:
@@ -202,7 +208,10 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
     cfg = _config(course)
     q = _quiz(quiz_file, cfg)
     _warn_secret(cfg)
-    results = grade_class(q, collect_answers(answers_dir), cfg.secret, _lang(cfg, lang))
+    answers = collect_answers(answers_dir)
+    results = grade_class(q, answers, cfg.secret, _lang(cfg, lang))
+    for a, r in zip(answers, results):
+        _lateness(r, a.submitted_at, cfg)
     with Gradebook(gradebook or cfg.gradebook) as gb:
         for r in results:
             gb.record(r)
@@ -220,6 +229,16 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
                             encoding="utf-8")
     click.echo(f"graded {len(results)} student(s) into {gradebook or cfg.gradebook}"
                + (f"; {len(errors)} with problems" if errors else ""), err=True)
+
+
+def _lateness(result, submitted_at: datetime | None, cfg: CourseConfig) -> None:
+    """Record when the answers file was written and, if the quiz has a due date, the late penalty."""
+    if submitted_at is None:
+        return
+    result.submitted_at = submitted_at.isoformat(timespec="seconds")
+    due = cfg.due.get(result.item)
+    if due is not None:
+        result.late_penalty = cfg.late_policy.fraction((submitted_at - due).total_seconds())
 
 
 @quiz.command()

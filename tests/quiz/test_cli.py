@@ -193,3 +193,25 @@ def test_default_secret_warns(tmp_path, monkeypatch):
     cfg.write_text(f"root: {REPO}\n", encoding="utf-8")
     r = run("quiz", "key", "q2_gated", "--student", "alice", "--course", str(cfg))
     assert r.exit_code == 0 and "no course secret is set" in r.stderr
+
+
+def test_late_answers_get_the_late_policy(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg = tmp_path / "course.yaml"
+    cfg.write_text(f"root: {REPO}\nsecret: s\ndue:\n  q2_gated: 2020-01-01T00:00:00+00:00\n"
+                   "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n", encoding="utf-8")
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    (answers / "alice.yaml").write_text("forget_gate: c\ninput_gate: a\n", encoding="utf-8")
+    os.utime(answers / "alice.yaml", (1577923200, 1577923200))  # 2020-01-02T00:00:00Z: one day late
+    r = run("quiz", "grade", "q2_gated", str(answers), "--course", str(cfg), "--gradebook", str(tmp_path / "g.db"))
+    assert r.exit_code == 0, r.output
+    with Gradebook(tmp_path / "g.db") as gb:
+        res = gb.result("q2_gated", "alice")
+    assert res.submitted_at == "2020-01-02T00:00:00+00:00"
+    assert res.late_penalty == pytest.approx(0.1) and res.score == pytest.approx(1.8)
+
+
+def test_validate_accepts_a_folder(course):
+    r = run("quiz", "validate", "--course", str(course), str(BANK_DIR))
+    assert r.exit_code == 0 and "4 quiz file(s) valid" in r.output
