@@ -103,13 +103,14 @@ def _diagnose(got, c):
                 "tokens")
     if got.size(1) == W + 1 and torch.equal(got[:, 1:], exp):
         return f"{what}: the output has one extra token at the start (BOS?)"
+    hint = ("each step appends the arg-max of the last position's logits for the whole batch; if Transformer.forward "
+            "itself is wrong (see the other checks), fix that first")
     if got.shape != exp.shape:
-        return f"{what}: expected shape {tuple(exp.shape)}, got {tuple(got.shape)}"
+        return f"{what}: expected shape {tuple(exp.shape)}, got {tuple(got.shape)} ({hint})"
     diff = (got != exp).nonzero()
     i, j = (int(x) for x in diff[0])
     return (f"{what}: differs from the reference at {len(diff)} positions, first at row {i}, step {j} (got "
-            f"{int(got[i, j])}, expected {int(exp[i, j])}): each step appends the arg-max of the last position's "
-            "logits, decoding the whole batch at once")
+            f"{int(got[i, j])}, expected {int(exp[i, j])}): {hint}")
 
 
 @check(points=3, description="greedy_decode: no BOS, zeros after EOS, stops when every row has finished or at "
