@@ -24,11 +24,11 @@ def _points(p: float, lang: str) -> str:
 
 
 def hint(question: Question, variant: Variant, lang: str) -> str:
-    """How to answer this question, with an example in the answers-file format."""
+    """How to answer this question in the answers-file format."""
     if isinstance(question, SingleChoice):
-        return t(lang, "hint_single", example=variant.option_order[0])
+        return t(lang, "hint_single")  # no example id: it could read as a hint
     if isinstance(question, MultipleChoice):
-        return t(lang, "hint_multiple", example=", ".join(variant.option_order[:2]))
+        return t(lang, "hint_multiple")
     if isinstance(question, TrueFalse):
         return t(lang, "hint_true_false")
     if isinstance(question, Numeric):
