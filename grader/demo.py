@@ -20,7 +20,7 @@ from .catalog import ASSIGNMENTS
 from .config import CourseConfig
 from .gradebook import Gradebook
 
-LATE_STUDENT = "eli"  # submits two days after every due date, to show the late policy
+LATE_STUDENT = "erin"  # submits two days after every due date, to show the late policy
 
 
 @dataclass
