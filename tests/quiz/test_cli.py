@@ -215,3 +215,16 @@ def test_late_answers_get_the_late_policy(tmp_path, monkeypatch):
 def test_validate_accepts_a_folder(course):
     r = run("quiz", "validate", "--course", str(course), str(BANK_DIR))
     assert r.exit_code == 0 and "4 quiz file(s) valid" in r.output
+
+
+def test_the_quiz_package_never_imports_torch():
+    code = (
+        "import sys, importlib, pkgutil, grader.quiz\n"
+        "for m in pkgutil.iter_modules(grader.quiz.__path__):\n"
+        "    importlib.import_module('grader.quiz.' + m.name)\n"
+        "from grader.quiz.loader import load_quiz\n"
+        "load_quiz('course/quizzes/q2_gated.yaml')\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert sys.modules.get('rfc3987_syntax', 0) is not None  # the import block is lifted\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
