@@ -1,0 +1,65 @@
+"""Which checks a notebook gets: collected by the grading engine itself, one test cell per check function.
+
+A check function with ``@pytest.mark.parametrize`` is several pytest items
+(``test_x[float32]``, ``test_x[float64]``) but one test cell: the cell's
+points are the sum over its items, and a cell can earn part of them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalog import Assignment
+from ..config import CourseConfig
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class NotebookCheck:
+    """One check function as a notebook's test cell."""
+
+    name: str  # the function's name: the test cell's grade_id
+    points: float  # over all its parameter sets
+    visibility: str  # public | hidden
+    description: str
+    file: Path  # the check file that defines it
+    items: tuple[str, ...]  # the pytest items it collects as (test_x, or test_x[a], test_x[b], ...)
+
+
+def item_function(item_name: str) -> str:
+    """The check function a result belongs to: ``test_x[float32]`` -> ``test_x``."""
+    return item_name.split("[", 1)[0]
+
+
+def collect_checks(assignment: Assignment, cfg: CourseConfig) -> list[NotebookCheck]:
+    """The assignment's checks, public first, then hidden (file order within each)."""
+    from ..checks.markers import check_info
+    from ..engine.session import run_session
+
+    hidden = assignment.hidden_checks(cfg).is_dir()
+    plugin = run_session(assignment, [], lambda result: None, cfg=cfg, hidden=hidden, seed=0)
+    grouped: dict[str, list] = {}
+    for item in plugin.items:
+        grouped.setdefault(getattr(item, "originalname", item.name), []).append(item)
+    checks = []
+    for name, items in grouped.items():
+        first = items[0]
+        files = {Path(str(i.path)) for i in items}
+        if len(files) > 1:
+            raise ConfigError(f"two check files of {assignment.id} define {name}: "
+                              f"{', '.join(sorted(map(str, files)))}; rename one")
+        checks.append(NotebookCheck(
+            name=name, points=round(sum(check_info(i).points for i in items), 6),
+            visibility=plugin.visibility(first), description=check_info(first).description,
+            file=Path(str(first.path)).resolve(), items=tuple(i.name for i in items)))
+    checks.sort(key=lambda c: c.visibility != "public")  # stable: public first, file order kept
+    return checks
+
+
+def select(checks: list[NotebookCheck], patterns: tuple[str, ...]) -> list[NotebookCheck]:
+    """The checks whose names match one of the shell-style `patterns` (all when there are none)."""
+    if not patterns:
+        return list(checks)
+    return [c for c in checks if any(fnmatch.fnmatchcase(c.name, p) for p in patterns)]
