@@ -95,7 +95,10 @@ def parse_yaml(text: str, file: str) -> YamlDoc:
             what += f" ({exc.context} at line {cm.line + 1}, column {cm.column + 1})"
         doc.problems.append(Problem(file, line, col, f"not valid YAML: {what}"))
         doc.data = None
-    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+    except RecursionError:
+        doc.problems.append(Problem(file, 1, 1, "not valid YAML: nested too deeply"))
+        doc.data = None
+    except (yaml.YAMLError, ValueError) as exc:
         doc.problems.append(Problem(file, 1, 1, f"not valid YAML: {exc}"))
         doc.data = None
     finally:
@@ -104,11 +107,14 @@ def parse_yaml(text: str, file: str) -> YamlDoc:
 
 
 _MAX_DEPTH = 50
+_MAX_NODES = 50_000  # values in one document, aliases counted each time they are used ("billion laughs")
 
 
 def _build(node: yaml.Node, path: Path, doc: YamlDoc, loader: yaml.SafeLoader, depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise ValueError(f"nested deeper than {_MAX_DEPTH} levels (a recursive alias?)")
+    if len(doc.values) >= _MAX_NODES:
+        raise ValueError(f"more than {_MAX_NODES} values (too many aliases?)")
     doc.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}

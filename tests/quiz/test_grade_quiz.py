@@ -197,3 +197,15 @@ def test_the_notebooks_save_cell_writes_an_answers_file_that_grades(tmp_path, qu
                    env={**os.environ, "PYTHONPATH": ""})
     (r,) = grade_class(quiz, collect_answers(tmp_path), SECRET)
     assert r.student == "alice" and r.score == quiz.max_score, r.error
+
+
+def test_alias_bombs_and_deep_nesting_are_per_student_errors(tmp_path, quiz):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghij"):
+        prev = "abcdefghij"[i]
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    write(tmp_path, "deep.yaml", "q: " + "[" * 2000 + "]" * 2000 + "\n")
+    results = {r.student: r for r in grade_class(quiz, collect_answers(tmp_path), SECRET)}
+    assert "too many aliases" in results["bomb"].error
+    assert "nested too deeply" in results["deep"].error
