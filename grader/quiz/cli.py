@@ -16,6 +16,7 @@ import click
 
 from ..config import CourseConfig, load_config
 from ..errors import QuizError, UsageError
+from ..results import SubmissionResult
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 DEFAULT_SECRET = CourseConfig.secret
@@ -231,7 +232,7 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
                + (f"; {len(errors)} with problems" if errors else ""), err=True)
 
 
-def _lateness(result, submitted_at: datetime | None, cfg: CourseConfig) -> None:
+def _lateness(result: SubmissionResult, submitted_at: datetime | None, cfg: CourseConfig) -> None:
     """Record when the answers file was written and, if the quiz has a due date, the late penalty."""
     if submitted_at is None:
         return
