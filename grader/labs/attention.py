@@ -104,7 +104,8 @@ def evaluate(model, settings: Settings) -> list[tuple[float, float]]:
     for length in settings.eval_lengths:
         gen = torch.Generator().manual_seed(settings.seed + 2 + length)
         src, lengths, _, tgt_out = make_batch(settings, settings.test_size, gen, length)
-        decoded = model.greedy_decode(src, lengths, length + 1, BOS, EOS)  # (n, <= length+1)
+        with torch.no_grad():
+            decoded = model.greedy_decode(src, lengths, length + 1, BOS, EOS)  # (n, <= length+1)
         predicted = torch.zeros_like(tgt_out)  # (n, length+1), a short output counts as wrong
         width = min(decoded.size(1), length + 1)
         predicted[:, :width] = decoded[:, :width]
@@ -124,7 +125,7 @@ def attention_maps(model, settings: Settings) -> list[tuple[torch.Tensor, torch.
             enc_outputs, state = model.encoder(src, lengths)  # (1, S, H)
             src_mask = torch.arange(src.size(1)).unsqueeze(0) < lengths.unsqueeze(1)  # (1, S)
             _, _, weights = model.decoder(tgt_in, state, enc_outputs, src_mask)  # (1, S+1, S)
-            maps.append((src[0], tgt_out[0], weights[0]))
+            maps.append((src[0], tgt_out[0], weights[0].detach().double()))
     return maps
 
 
@@ -155,12 +156,15 @@ def run(loaded: LoadedModules, out: Path, settings: Settings | None = None) -> L
     require(loaded, "seq2seq", "Encoder", "Decoder", "AttentionDecoder", "Seq2Seq", "sequence_loss")
     source = loaded.sources["seq2seq"]
     scores: dict[str, list[tuple[float, float]]] = {}
+    models = {}
     with lab_session(settings.seed):
         for label, attention in (("no attention", False), ("attention", True)):
             model = call_student(f"building Seq2Seq ({label})", source, lambda: build(mod, settings, attention))
             call_student(f"training Seq2Seq ({label})", source, lambda: train(model, mod, settings))
             scores[label] = call_student(f"greedy_decode ({label})", source, lambda: evaluate(model, settings))
-        maps = call_student("AttentionDecoder's attention weights", source, lambda: attention_maps(model, settings))
+            models[label] = model
+        maps = call_student("AttentionDecoder's attention weights", source,
+                            lambda: attention_maps(models["attention"], settings))
 
     rows = [{"model": label, "source_length": length, "token_accuracy": float(tok), "string_accuracy": float(full),
              "steps": settings.steps, "batch_size": settings.batch_size}

@@ -25,7 +25,7 @@ COLORS = {  # one colour per model in every lab, so plots read alike
     "RNN": "#d62728",
     "LSTM": "#1f77b4",
     "GRU": "#2ca02c",
-    "LSTM (forget bias 1)": "#9467bd",
+    "LSTM (forget bias 1)": "#9467bd",  # vanishing.OPENED
     "self-attention": "#ff7f0e",
     "attention": "#ff7f0e",
     "no attention": "#7f7f7f",

@@ -29,6 +29,8 @@ NAME = "vanishing"
 MODULES = ("rnn", "gated")
 FORGET_BIAS = 1.0  # the "opened" LSTM's forget-gate bias (b_if + b_hf)
 PROBE = 50  # the distance the summary quotes
+OPENED = f"LSTM (forget bias {FORGET_BIAS:g})"
+KEYS = {"RNN": "RNN", "LSTM": "LSTM", "GRU": "GRU", OPENED: "LSTM_forget_bias"}  # label -> findings key
 
 
 @dataclass
@@ -73,12 +75,17 @@ def build_models(loaded: LoadedModules, settings: Settings) -> dict[str, torch.n
         torch.manual_seed(settings.seed)
         models[label] = call_student(f"{label}({I}, {H})", loaded.sources[module], lambda: cls(I, H).double())
     torch.manual_seed(settings.seed)
-    opened = call_student(f"LSTM({I}, {H})", loaded.sources["gated"], lambda: LSTM(I, H).double())
-    with torch.no_grad():  # gate order i, f, g, o: rows H:2H are the forget gate
-        opened.bias_ih_l0[H : 2 * H] = FORGET_BIAS
-        opened.bias_hh_l0[H : 2 * H] = 0.0
-    models[f"LSTM (forget bias {FORGET_BIAS:g})"] = opened
+    models[OPENED] = call_student(f"LSTM({I}, {H}) with bias_ih_l0, bias_hh_l0", loaded.sources["gated"],
+                                  lambda: open_forget_gate(LSTM(I, H).double(), H))
     return models
+
+
+def open_forget_gate(lstm: torch.nn.Module, H: int) -> torch.nn.Module:
+    """Set the forget gate's bias b_if + b_hf to `FORGET_BIAS` (gate order i, f, g, o: rows H:2H)."""
+    with torch.no_grad():
+        lstm.bias_ih_l0[H : 2 * H] = FORGET_BIAS
+        lstm.bias_hh_l0[H : 2 * H] = 0.0
+    return lstm
 
 
 def run(loaded: LoadedModules, out: Path, settings: Settings | None = None) -> LabResult:
@@ -106,7 +113,7 @@ def run(loaded: LoadedModules, out: Path, settings: Settings | None = None) -> L
     findings: dict[str, float] = {}
     summary = []
     for label, values in curves.items():
-        key = label.split(" (")[0] if label in ("RNN", "LSTM", "GRU") else "LSTM_forget_bias"
+        key = KEYS[label]
         findings[f"{key}@{probe}"] = values[probe]
         # per-step decay factor: the slope of log-norm between distance 1 and probe
         rate = math.exp((math.log(max(values[probe], 1e-300)) - math.log(max(values[1], 1e-300))) / (probe - 1))
@@ -116,7 +123,7 @@ def run(loaded: LoadedModules, out: Path, settings: Settings | None = None) -> L
 
     fig, (ax,) = new_figure(width=7.0, height=4.2)
     for label, values in curves.items():
-        style = "--" if "forget" in label else "-"
+        style = "--" if label == OPENED else "-"
         ax.semilogy(range(len(values)), values, style, color=COLORS[label], label=label, lw=1.8)
     ax.axvline(probe, color="#999999", lw=0.8, ls=":")
     ax.set_xlabel("distance T − t (steps back)")

@@ -83,3 +83,14 @@ def test_a_student_module_that_fails_when_called_is_reported_with_its_error(tmp_
     assert code == 2
     err = capsys.readouterr().err
     assert f"RNN(16, 16) failed in impl: {student}: NotImplementedError: TODO" in err
+
+
+def test_a_course_without_solutions_measures_torchs_modules(tmp_path):
+    """A learner's machine has no solutions/: the labs fall back to torch's own RNN and attention."""
+    course = tmp_path / "course.yaml"
+    course.write_text("name: mine\nroot: .\n", encoding="utf-8")
+    out = tmp_path / "plots"
+    result = CliRunner().invoke(lab, ["parallel", "--quick", "--course", str(course), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "rnn: torch.nn; attention: torch.nn" in result.output
+    assert is_png(out / "parallel.png")
