@@ -103,14 +103,16 @@ MUTANTS = [
            {"test_general_values"}, "score q^T W^T k instead of q^T W k"),
     # --- positional encoding
     Mutant("pe_sin_cos_swapped",
-           [("pe = torch.stack((angle.sin(), angle.cos()), dim=-1)", "pe = torch.stack((angle.cos(), angle.sin()), dim=-1)")],
+           [("pe = torch.stack((angle.sin(), angle.cos()), dim=-1)",
+             "pe = torch.stack((angle.cos(), angle.sin()), dim=-1)")],
            {"test_positional_encoding"}, "cos at even columns, sin at odd ones"),
     Mutant("pe_exponent_i_over_d",
            [("two_i = torch.arange(0, d_model, 2, dtype=torch.float64, device=device)",
              "two_i = torch.arange(0, d_model // 2, dtype=torch.float64, device=device)")],
            {"test_positional_encoding"}, "exponent i/d instead of 2i/d"),
     Mutant("pe_concatenated",
-           [("pe = torch.stack((angle.sin(), angle.cos()), dim=-1)", "pe = torch.cat((angle.sin(), angle.cos()), dim=-1)")],
+           [("pe = torch.stack((angle.sin(), angle.cos()), dim=-1)",
+             "pe = torch.cat((angle.sin(), angle.cos()), dim=-1)")],
            {"test_positional_encoding"}, "sines then cosines instead of interleaved"),
 ]
 

@@ -61,7 +61,8 @@ def _dot_cases(d):
             for scaled in (False, True)]
 
 
-@check(points=0.5, description="DotProductAttention (scaled and not) equals torch's attention with scale 1 or 1/sqrt(d)")
+@check(points=0.5,
+       description="DotProductAttention (scaled and not) equals torch's attention with scale 1 or 1/sqrt(d)")
 def test_public_dot_product_matches_torch(sub, once):
     for scaled, args, (out, w) in once(_dot_cases):
         m = sub.new("DotProductAttention", scaled=scaled, dtype=F64)

@@ -15,7 +15,8 @@ def _pair(value, what, ctx_shape, w_shape, dtype):
 
 
 @pytest.mark.parametrize("dt", list(DTYPES))
-@check(points=0.5, description="attention modules and scaled_dot_product_attention: shapes and dtypes, batch 1 and more")
+@check(points=0.5,
+       description="attention modules and scaled_dot_product_attention: shapes and dtypes, batch 1 and more")
 def test_attention_shapes(sub, draw, dt):
     dtype = DTYPES[dt]
     dq, dk, dv, hs = draw.distinct(4, 2, 9)

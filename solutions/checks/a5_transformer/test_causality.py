@@ -37,7 +37,8 @@ def _causal_case(d, ref):
     y2 = y.clone()
     y2[:, t + 1:] = d.randn(B, T - t - 1, E)
     return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, tgt2=tgt2, t=t, layer_args=layer_args,
-                           layer_state=layer_state, y=y, y2=y2, mem=mem, causal=torch.ones(T, T, dtype=torch.bool).tril())
+                           layer_state=layer_state, y=y, y2=y2, mem=mem,
+                           causal=torch.ones(T, T, dtype=torch.bool).tril())
 
 
 @check(points=2, description="the decoder is causal: logits at step t do not depend on later targets (train and eval)")

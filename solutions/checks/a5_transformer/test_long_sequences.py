@@ -28,7 +28,8 @@ def _case(d, ref):
     return SimpleNamespace(args=(E, nh, ff), state=state, y=y, mem=mem, causal=causal, pad=pad, out=out, T=T, S=S)
 
 
-@check(points=1, timeout=30, description="TransformerDecoderLayer on a target of T >= 2048 positions: finite and equal to the reference")
+@check(points=1, timeout=30,
+       description="TransformerDecoderLayer on a target of T >= 2048 positions: finite and equal to the reference")
 def test_long_sequence(sub, ref, once):
     c = once(lambda d: _case(d, ref))
     m = sub.build("TransformerDecoderLayer", c.state, *c.args, dtype=F32)

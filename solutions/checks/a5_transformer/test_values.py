@@ -67,7 +67,8 @@ def _enc_manual(m, x, mask, prenorm=False, ffn_residual=True, relu=True, attn_re
 ENC_MISTAKES = [
     (dict(prenorm=True), "the layer is pre-norm (x + f(norm(x))); the contract is post-norm, as torch's default: "
                          "x = norm1(x + self_attn(x)); x = norm2(x + ffn(x))"),
-    (dict(ffn_residual=False), "the feed-forward block has no residual connection: norm2(x + linear2(relu(linear1(x))))"),
+    (dict(ffn_residual=False), "the feed-forward block has no residual connection: "
+                               "norm2(x + linear2(relu(linear1(x))))"),
     (dict(attn_residual=False), "the self-attention block has no residual connection: norm1(x + self_attn(x, x, x))"),
     (dict(relu=False), "the feed-forward block has no ReLU: linear2(relu(linear1(x)))"),
     (dict(mask=None), "src_mask is not passed to the self-attention"),
@@ -210,7 +211,8 @@ TRANSFORMER_MISTAKES = [
                           "(tgt_in != 0).unsqueeze(1)"),
     (dict(mem_pad=False), "the decoder's cross-attention attends source padding: pass memory_mask = "
                           "(src != 0).unsqueeze(1)"),
-    (dict(enc_pad=False), "the encoder's self-attention attends source padding: pass src_mask = (src != 0).unsqueeze(1)"),
+    (dict(enc_pad=False), "the encoder's self-attention attends source padding: pass src_mask = "
+                          "(src != 0).unsqueeze(1)"),
     (dict(mem_pad=False, enc_pad=False), "source padding is not masked, neither in the encoder nor in the "
                                          "cross-attention"),
 ]
@@ -283,6 +285,5 @@ def test_parameters(sub, ref, draw):
         extra = sorted(set(got) - set(want))
         wrong = [f"{n} has shape {got[n]}, expected {want[n]}" for n in sorted(set(want) & set(got))
                  if want[n] != got[n]]
-        fail(f"Transformer{args}: parameters differ from the contract: "
-             + "; ".join(([f"missing {missing[:6]}"] if missing else []) + ([f"unexpected {extra[:6]}"] if extra else [])
-                         + wrong[:4]))
+        parts = ([f"missing {missing[:6]}"] if missing else []) + ([f"unexpected {extra[:6]}"] if extra else [])
+        fail(f"Transformer{args}: parameters differ from the contract: " + "; ".join(parts + wrong[:4]))
