@@ -239,7 +239,7 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
         return run
 
     if item.kind == "quiz":
-        grades = _grade_quiz(item, cfg, todo, course_dir / "source" / item_id / f"{item.notebook}.ipynb")
+        grades = _grade_quiz(item, todo, list(points))
     else:
         grades, run.seed = _grade_assignment(item_id, item.notebook, cfg, todo, workers, sandbox, seed)
     for g in grades.values():  # only the notebook's test cells count; one without a check scores 0
@@ -320,28 +320,28 @@ def _grade_assignment(item_id: str, nb_name: str, cfg: CourseConfig, subs: list[
     return grades, seed
 
 
-def _grade_quiz(item, cfg: CourseConfig, subs: list[_Submission], source_path: Path) -> dict[str, StudentGrade]:
-    from ..quiz.answers import Answers, read_answers
-    from ..quiz.grading import grade_quiz
-    from ..quiz.loader import load_quiz
+def _grade_quiz(item, subs: list[_Submission], grade_ids: list[str]) -> dict[str, StudentGrade]:
+    """Each answer cell read as a literal (never run), graded with the key the notebook was made with."""
+    from ..quiz.answers import read_answers
+    from .inkernel import KernelQuiz
 
-    quiz = load_quiz(item.quiz_file, cfg.languages)
-    if source_path.is_file():
-        made_from = json.loads(source_path.read_text(encoding="utf-8")).get("metadata", {}).get("seqgrade", {})
-        if made_from.get("sha256") and made_from["sha256"] != quiz.sha256:
-            raise ConfigError(f"{item.quiz_file} changed after {source_path} was generated, so the notebooks' key "
-                              "and the file's disagree: run `seqgrade nbgrader init --force --quiz "
-                              f"{quiz.id}` and `nbgrader generate_assignment {quiz.id}` again, or restore the file")
-    lang = cfg.languages[0] if cfg.languages else "en"
+    if not item.key:
+        raise ConfigError(f"the manifest has no key for quiz {item.notebook}: run `seqgrade nbgrader init --force "
+                          f"--quiz {item.notebook}` and `nbgrader generate_assignment {item.notebook}` again")
+    key = KernelQuiz.unpack(item.key)
     grades = {}
     for sub in subs:
-        answers = read_answers(sub.path) if sub.notebook is not None else Answers(sub.student, sub.path.name,
-                                                                                   problems=[sub.error])
-        answers.student = item.variant  # every notebook holds the same variant of the quiz
-        result = grade_quiz(quiz, answers, cfg.secret, lang)
-        cells = {c.name: CellResult(c.score, c.max_score, c.status, "" if c.status == "passed" else c.message)
-                 for c in result.checks}
-        grades[sub.student] = StudentGrade(sub.student, cells, result.error)
+        answers = read_answers(sub.path) if sub.notebook is not None else None
+        values = answers.values if answers is not None and answers.values is not None else {}
+        problems = [sub.error] if answers is None else list(answers.problems)
+        cells = {}
+        for qid in grade_ids:
+            try:
+                o = key.grade(qid, values)
+            except KeyError:  # a test cell the key does not know: left to the "no check" rule
+                continue
+            cells[qid] = CellResult(o.score, o.points, o.status, o.message)
+        grades[sub.student] = StudentGrade(sub.student, cells, "\n".join(p for p in problems if p))
     return grades
 
 

@@ -75,6 +75,7 @@ class Item:
     checks: list[str] = field(default_factory=list)  # assignments: the test cells' check names
     quiz_file: str = ""  # quizzes: the YAML file the key came from
     variant: str = ""  # quizzes: the student name the notebook's variant is drawn for
+    key: str = ""  # quizzes: the packed key the notebook was made with (grading uses it, not the file)
 
 
 @dataclass

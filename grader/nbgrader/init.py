@@ -49,7 +49,7 @@ def init_course(course_dir: Path, cfg: CourseConfig, *, assignments: tuple[str, 
 
     from ..quiz.loader import load_quiz
     from .notebooks import assignment_notebook
-    from .quiz_notebook import VARIANT, quiz_notebook
+    from .quiz_notebook import VARIANT, packed_key, quiz_notebook
 
     if cfg.source is None:
         raise ConfigError("seqgrade nbgrader init needs the course config (course/course.yaml): run it from the "
@@ -100,9 +100,10 @@ def init_course(course_dir: Path, cfg: CourseConfig, *, assignments: tuple[str, 
             if quiz.id in notebooks:
                 raise ConfigError(f"{path}: the quiz id {quiz.id!r} is also an assignment id; rename the quiz")
             lang = cfg.languages[0] if cfg.languages else "en"
-            notebooks[quiz.id] = (quiz.id, quiz_notebook(quiz, path, cfg.secret, lang))
+            key = packed_key(quiz, path, cfg.secret, lang)
+            notebooks[quiz.id] = (quiz.id, quiz_notebook(quiz, key, cfg.secret))
             manifest.items[quiz.id] = nbconfig.Item(kind="quiz", notebook=quiz.id, quiz_file=str(path.resolve()),
-                                                    variant=VARIANT)
+                                                    variant=VARIANT, key=key)
             report.items[quiz.id] = f"{len(quiz.questions)} questions, {quiz.max_score:g} points"
     if not notebooks:
         raise UsageError("nothing to generate: no assignment with checks and no quiz was chosen")

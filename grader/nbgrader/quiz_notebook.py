@@ -7,7 +7,7 @@ hidden region grades the answer with seqgrade's quiz rules, partial credit
 included. Every student of a course gets the same version of the quiz: the
 variant drawn for the fixed name `VARIANT` (numbers, option order).
 ``seqgrade nbgrader autograde`` reads the answers as literals, never running
-the notebook, and grades them with the same key.
+the notebook, and grades them with the same packed key, kept in the manifest.
 """
 
 from __future__ import annotations
@@ -59,13 +59,18 @@ def _variant_json(v: Variant) -> dict:
             "answer": v.answer}
 
 
-def quiz_notebook(quiz: Quiz, quiz_file: Path, secret: str, lang: str = "en") -> NotebookNode:
-    """The source notebook of `quiz` (read from `quiz_file`), keyed for `VARIANT`."""
+def packed_key(quiz: Quiz, quiz_file: Path, secret: str, lang: str = "en") -> str:
+    """The quiz file and `VARIANT`'s numbers and orders, packed: what both grading paths grade with."""
+    version = student_version(quiz, VARIANT, secret)
+    return bundle.pack({"quiz.yaml": Path(quiz_file).read_bytes()},
+                       {"file": Path(quiz_file).name, "lang": lang,
+                        "variants": {q.id: _variant_json(v) for q, v in version}})
+
+
+def quiz_notebook(quiz: Quiz, packed: str, secret: str) -> NotebookNode:
+    """The source notebook of `quiz`, keyed for `VARIANT` by `packed` (from `packed_key`)."""
     version = student_version(quiz, VARIANT, secret)
     key = answer_key(quiz, VARIANT, secret)
-    packed = bundle.pack({"quiz.yaml": Path(quiz_file).read_bytes()},
-                         {"file": Path(quiz_file).name, "lang": lang,
-                          "variants": {q.id: _variant_json(v) for q, v in version}})
     intro = []
     for code in ("en", "zh"):
         text = [f"# {quiz.title.get(code)}", ""]
@@ -93,4 +98,4 @@ def quiz_notebook(quiz: Quiz, quiz_file: Path, secret: str, lang: str = "en") ->
         body.append(f"_quiz_key.grade({q.id!r}, {ANSWERS_VAR}).verify()")
         pts = f"{q.points:g} point" + ("" if q.points == 1 else "s")
         nb_cells.append(cells.test(q.id, q.points, "\n".join([f"# Graded: {q.id} ({pts})", *cells.hidden(body)])))
-    return cells.notebook(nb_cells, {"quiz": quiz.id, "variant": VARIANT, "sha256": quiz.sha256})
+    return cells.notebook(nb_cells, {"quiz": quiz.id, "variant": VARIANT})

@@ -1,0 +1,235 @@
+"""nbgrader's whole round trip on seqgrade's notebooks, with nbgrader 0.9's own commands and a real kernel.
+
+The instructor runs ``seqgrade nbgrader init``, ``nbgrader generate_assignment``
+and ``release_assignment``; four students ``fetch_assignment``, fill in the
+notebook and ``submit``; the instructor ``collect``s, grades with plain
+``nbgrader autograde`` (tests in the student's kernel) and then with
+``seqgrade nbgrader autograde`` (checks out of the kernel, student code in the
+sandbox), and runs ``generate_feedback`` and ``export``.
+
+The students: alice writes the reference (plus a line that makes torch warn on
+stderr), bob has a bug (RNNCell ignores nonlinearity='relu'), carol has bob's
+bug and patches ``torch.allclose``, dave has bob's bug and installs an IPython
+input transformer that turns every check call in a test cell into ``pass``.
+Plain nbgrader gives the cheats marks they did not earn; that is why
+``seqgrade nbgrader autograde`` exists, and it gives them exactly bob's score.
+
+nbgrader takes a submitter's id from the Unix user; one machine has one user
+here, so submit names the student with nbgrader's own ``--student`` option.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent  # the venv's scripts: nbgrader, seqgrade, alembic
+COURSE_ID = "seqgrade"
+ASSIGNMENT = "a1_rnn"
+CHECKS = "*rnncell*"  # RNNCell's public and hidden checks: a handful keeps the kernels few and short
+SEED = "20261130"
+
+RELU = 'return torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)'
+FORWARD = '        x, h, unbatched = _prepare_cell("RNNCell", input, hx, self.hidden_size)'
+WARNS = "        torch.tensor(torch.zeros(1))  # copy-constructing a tensor: torch warns on stderr\n"
+PATCH_ALLCLOSE = "import torch\ntorch.allclose = lambda *args, **kwargs: True  # every comparison 'passes'"
+TRANSFORMER = """\
+try:  # in a kernel: from now on, every test cell's check call becomes `pass`
+    get_ipython().input_transformers_post.append(
+        lambda lines: ["pass\\n" if ".verify()" in line else line for line in lines])
+except NameError:  # not in IPython
+    pass"""
+
+
+def _replace_once(code: str, old: str, new: str) -> str:
+    assert code.count(old) == 1, f"the reference changed: {old!r} is not in it exactly once"
+    return code.replace(old, new)
+
+
+def correct(grade_id: str, code: str) -> str:
+    if grade_id == "rnn-RNNCell":
+        return _replace_once(code, FORWARD, WARNS + FORWARD)
+    return code
+
+
+def buggy(grade_id: str, code: str) -> str:
+    return _replace_once(code, RELU, "return torch.tanh(pre)") if grade_id == "rnn-rnn_step" else code
+
+
+STUDENTS = {  # student -> (how the answer cells are written, extra code cells the student adds)
+    "alice": (correct, []),
+    "bob": (buggy, []),
+    "carol": (buggy, [PATCH_ALLCLOSE]),
+    "dave": (buggy, [TRANSFORMER]),
+}
+
+
+def run(args: list, cwd: Path, home: Path) -> str:
+    env = dict(os.environ, HOME=str(home), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               PYTHONUNBUFFERED="1")
+    env.pop("JUPYTER_CONFIG_DIR", None)
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-5000:]}")
+    return proc.stdout + proc.stderr
+
+
+def scores(course: Path) -> dict[str, dict[str, float]]:
+    """{student: {grade_id: auto_score}} from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+        return {s.student_id: {g.name: g.auto_score for g in s.notebooks[0].grades}
+                for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+def fill_in(notebook: Path, answers: dict[str, str], write, extra: list[str]) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    last = 0
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = write(meta["grade_id"], answers[meta["grade_id"]])
+            last = i
+    for k, code in enumerate(extra, start=1):
+        nb.cells.insert(last + k, nbformat.v4.new_code_cell(code))
+    nbformat.write(nb, notebook)
+
+
+@pytest.fixture(scope="module")
+def trip(tmp_path_factory):
+    """Runs the whole round trip once; the tests below read what it left."""
+    started = time.monotonic()
+    top = tmp_path_factory.mktemp("nbgrader")
+    course, exchange, instructor = top / "course", top / "exchange", top / "home-instructor"
+    instructor.mkdir()
+    run([BIN / "seqgrade", "nbgrader", "init", course, "--course", REPO / "course" / "course.yaml",
+         "--assignment", ASSIGNMENT, "--checks", CHECKS, "--exchange", exchange, "--course-id", COURSE_ID,
+         "--timeout", "120", "--seed", SEED], REPO, instructor)
+    run([BIN / "nbgrader", "generate_assignment", ASSIGNMENT], course, instructor)
+    run([BIN / "nbgrader", "release_assignment", ASSIGNMENT], course, instructor)
+
+    source = nbformat.read(course / "source" / ASSIGNMENT / "rnn.ipynb", as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    student_flags = ["--course", COURSE_ID, f"--Exchange.root={exchange}"]
+
+    def student(name: str) -> None:
+        home = top / f"home-{name}"
+        home.mkdir()
+        run([BIN / "nbgrader", "fetch_assignment", ASSIGNMENT, *student_flags], home, home)
+        write, extra = STUDENTS[name]
+        fill_in(home / ASSIGNMENT / "rnn.ipynb", answers, write, extra)
+        run([BIN / "nbgrader", "submit", ASSIGNMENT, "--student", name, *student_flags], home, home)
+
+    with ThreadPoolExecutor(len(STUDENTS)) as pool:
+        list(pool.map(student, STUDENTS))
+    # the submissions are owned by this one Unix user, not by the students: do not warn about it
+    run([BIN / "nbgrader", "collect", ASSIGNMENT, "--CollectApp.check_owner=False"], course, instructor)
+
+    run([BIN / "nbgrader", "autograde", ASSIGNMENT], course, instructor)
+    plain = scores(course)
+    plain_notebooks = {s: (course / "autograded" / s / ASSIGNMENT / "rnn.ipynb").read_text() for s in STUDENTS}
+    secure_log = run([BIN / "seqgrade", "nbgrader", "autograde", ASSIGNMENT, "--force", "--jobs", "1",
+                      "--seed", SEED, "--json", top / "seqgrade.json"], course, instructor)
+    secure = scores(course)
+    run([BIN / "nbgrader", "generate_feedback", ASSIGNMENT], course, instructor)
+    run([BIN / "nbgrader", "export", "--to", top / "grades.csv"], course, instructor)
+    with open(top / "grades.csv", newline="", encoding="utf-8") as f:
+        exported = {row["student_id"]: row for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
+    print(f"nbgrader round trip: {time.monotonic() - started:.1f} s")
+    return {"course": course, "plain": plain, "secure": secure, "exported": exported, "secure_log": secure_log,
+            "plain_notebooks": plain_notebooks, "source": source}
+
+
+def full_marks(trip) -> dict[str, float]:
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in trip["source"].cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def lost(cells: dict[str, float], full: dict[str, float]) -> set[str]:
+    return {gid for gid, pts in full.items() if (cells.get(gid) or 0.0) < pts}
+
+
+def test_every_check_is_one_test_cell_in_the_gradebook(trip):
+    """Does every student's gradebook entry have exactly the notebook's test cells, one per check?"""
+    full = full_marks(trip)
+    assert full and all(gid.startswith("test_") for gid in full)
+    for path in (trip["plain"], trip["secure"]):
+        assert set(path) == set(STUDENTS)
+        assert all(set(cells) == set(full) for cells in path.values())
+
+
+def test_correct_code_gets_full_marks_on_both_paths(trip):
+    """Does the reference get every point under both autograders, although torch warns on stderr?"""
+    full = full_marks(trip)
+    assert trip["plain"]["alice"] == full
+    assert trip["secure"]["alice"] == full
+
+
+def test_buggy_code_loses_the_same_points_on_both_paths(trip):
+    """Does the bug cost the same test cells, and only some of them, under both autograders?"""
+    full = full_marks(trip)
+    lost_plain, lost_secure = lost(trip["plain"]["bob"], full), lost(trip["secure"]["bob"], full)
+    assert lost_plain == lost_secure
+    assert 0 < len(lost_secure) < len(full)
+    assert trip["plain"]["bob"] == trip["secure"]["bob"]
+
+
+def test_plain_nbgrader_autograde_gives_the_cheats_unearned_marks(trip):
+    """Documents why the secure path exists: in the student's kernel, both cheats beat their own bug."""
+    bob = sum(trip["plain"]["bob"].values())
+    for cheat in ("carol", "dave"):
+        assert sum(trip["plain"][cheat].values()) > bob, f"{cheat}'s cheat did not work under nbgrader autograde"
+    assert trip["plain"]["dave"] == full_marks(trip)  # the input transformer disables every test cell
+
+
+def test_seqgrade_autograde_gives_the_cheats_no_unearned_marks(trip):
+    """Out of the kernel, do the cheats score exactly what their buggy code earns, cell by cell?"""
+    for cheat in ("carol", "dave"):
+        assert trip["secure"][cheat] == trip["secure"]["bob"]
+
+
+def test_export_shows_seqgrade_scores(trip):
+    """Does `nbgrader export` report the scores seqgrade wrote?"""
+    for name, cells in trip["secure"].items():
+        row = trip["exported"][name]
+        assert float(row["raw_score"]) == pytest.approx(sum(cells.values()))
+        assert float(row["max_score"]) == pytest.approx(sum(full_marks(trip).values()))
+
+
+def test_feedback_shows_results_but_never_hidden_tests(trip):
+    """Does each feedback page name the failed checks and their messages, without any hidden test code?"""
+    course, full = trip["course"], full_marks(trip)
+    for name in STUDENTS:
+        html = (course / "feedback" / name / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
+        graded = (course / "autograded" / name / ASSIGNMENT / "rnn.ipynb").read_text(encoding="utf-8")
+        for text in (html, graded):
+            assert "BEGIN HIDDEN TESTS" not in text and "_hidden_checks" not in text
+        for gid in lost(trip["secure"][name], full):
+            assert f"CheckNotPassed: {gid}: " in html
+
+
+def test_plain_autograde_saw_no_stderr_in_test_cells(trip):
+    """Did the in-kernel checks keep torch's warning out of alice's test cells (stderr scores 0 in nbgrader)?"""
+    nb = nbformat.reads(trip["plain_notebooks"]["alice"], as_version=4)
+    outputs = [o for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") for o in c.outputs]
+    assert outputs and not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+
+
+def test_the_warning_line_really_makes_torch_warn():
+    """Is alice's extra line a real torch warning (so the test above tests something)?"""
+    import torch
+
+    with pytest.warns(UserWarning):
+        torch.tensor(torch.zeros(1))
