@@ -17,7 +17,8 @@ def _torch_sdpa(q, k, v, mask=None, is_causal=False, scale=None):
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, scale=scale)
     eye = torch.eye(k.size(-2), dtype=q.dtype).expand(*k.shape[:-1], k.size(-2))
     w = F.scaled_dot_product_attention(q, k, eye, attn_mask=mask, is_causal=is_causal, scale=scale)
-    return out, w
+    # torch before 2.5 gives NaN for a fully masked row; the course (and torch 2.13) give 0
+    return torch.nan_to_num(out, nan=0.0), torch.nan_to_num(w, nan=0.0)
 
 
 def _random_mask(d, *shape):
