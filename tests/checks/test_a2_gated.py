@@ -86,6 +86,8 @@ def _message(graded, mutant, check):
     ("lstm_cell_state_dropped", "test_lstmcell_values", ["previous cell state is dropped"]),
     ("lstm_cell_state_dropped", "test_lstm_long_sequence", ["dies out faster", "cell state"]),
     ("lstm_cell_not_carried", "test_lstm_long_sequence", ["dies out faster"]),
+    ("lstm_cell_not_carried", "test_lstm_values", ["not carried"]),
+    ("gru_runs_backwards_in_time", "test_gru_values", ["backwards in time"]),
     ("lstm_tanh_output_gate", "test_lstmcell_values", ["output gate uses tanh"]),
     ("lstm_c_n_returned_as_h_n", "test_lstm_values", ["c_n where h_n belongs"]),
     ("lstm_detached_cell_state", "test_lstm_long_sequence", ["dies out faster"]),

@@ -32,6 +32,7 @@ def _expected(module, args, grads):
 
 def _compare(sub, name, state, kwargs, args, grads, expected, what, dtype=torch.float64):
     outs, arg_grads, param_grads = expected
+    what = f"{what} (compared with torch.nn.{name})"
     m = sub.build(name, state, **kwargs, dtype=dtype)
     r = sub.call(m, *[GradInput(a) for a in args], backward=grads if len(grads) > 1 else grads[0])
     got = r.value if isinstance(r.value, tuple) else (r.value,)

@@ -60,6 +60,7 @@ def _structure(kind, cell, grads):
 
 def _compare(sub, kind, cell, c, what):
     name = kind + ("Cell" if cell else "")
+    what = f"{what} (compared with torch.nn.{name})"
     m = sub.build(name, c["state"], **c["kwargs"], dtype=torch.float64)
     states = [GradInput(s) for s in c["states"]]
     r = sub.call(m, GradInput(c["x"]), _pack(kind, states), backward=_structure(kind, cell, c["grads"]))

@@ -1,9 +1,7 @@
 """Cases and comparisons shared by the hidden a1_rnn checks (not a check file itself).
 
 Check files cannot import a sibling (pytest runs with --import-mode=importlib),
-so they load this file by path with `load_cases(__file__)`-style code:
-
-    _spec = importlib.util.spec_from_file_location("seqgrade_a1_rnn_cases", Path(__file__).with_name("_cases.py"))
+so each of them loads this file by path (see `_load_cases` in each).
 
 A case holds the sizes, the state_dict, the inputs and what the reference
 returns, plus what a few common mistakes would return (for the diagnoses in
@@ -91,6 +89,10 @@ def _add_variants(c, ref, module):
         out, h_n = module(c.x.flip(tdim), c.h0)
         v.append((out.flip(tdim), None, "your output is what the RNN gives when run backwards in time: "
                                         "a unidirectional RNN reads t = 0, 1, ..., T-1"))
+    m2 = ref.RNN(**c.kwargs).to(c.dtype)
+    m2.load_state_dict({k: (t.t() if k.startswith("weight_hh") else t) for k, t in c.state.items()})
+    out, h_n = m2(c.x, c.h0)
+    v.append((out, h_n, "your result uses h W_hh instead of h W_hh^T: transpose weight_hh (it is [H_out, H_in])"))
     other = dict(c.kwargs, nonlinearity="relu" if c.nonlinearity == "tanh" else "tanh")
     m2 = ref.RNN(**other).to(c.dtype)
     m2.load_state_dict(c.state)

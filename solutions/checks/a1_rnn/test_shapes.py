@@ -7,23 +7,20 @@ result of the right shape but wrong layout does not pass.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, check, expect_tensor
+from grader.checks import assert_close, check, expect_tensor, fail
 
 
 def _load_cases():
-    name = "seqgrade_a1_rnn_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
+    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 cases = _load_cases()
@@ -57,6 +54,9 @@ def test_rnncell_shapes(sub, ref, once):
             state = {k: v.to(dtype) for k, v in c.state.items()}
             handles[dtype] = sub.build("RNNCell", state, **c.kwargs, dtype=dtype)
         got = sub.call(handles[dtype], *args).value
+        if isinstance(got, torch.Tensor) and args[0].dim() == 1 and tuple(got.shape) == (1,) + tuple(expected.shape):
+            fail(f"RNNCell, {what}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}: an unbatched "
+                 f"input gives an unbatched result (squeeze the batch dimension you added)")
         expect_tensor(got, f"RNNCell, {what}", expected.shape, dtype)
         assert_close(got, expected, f"RNNCell, {what}")
 

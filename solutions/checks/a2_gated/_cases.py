@@ -95,8 +95,11 @@ def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh, order="rzn", n="", swap_z=False, bias
     return z * cand + (1 - z) * h if swap_z else (1 - z) * cand + z * h
 
 
-def net_forward(kind, state, x, states, L, D, batch_first, unbatched, **mistake):
-    """A functional torch-layout LSTM/GRU (x [T, B, I] after layout), with a mistake switched on."""
+def net_forward(kind, state, x, states, L, D, batch_first, unbatched, carry_c=True, backwards=False,
+                **mistake):
+    """A functional torch-layout LSTM/GRU (x [T, B, I] after layout), with a mistake switched on:
+    a cell-level one (`mistake`), the cell state not carried between steps, or every direction
+    run from the last step to the first."""
     if unbatched:
         x = x.unsqueeze(1)
         states = tuple(s.unsqueeze(1) for s in states)
@@ -112,9 +115,10 @@ def net_forward(kind, state, x, states, L, D, batch_first, unbatched, **mistake)
             w = [state.get(n + sfx) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             cur = [s[layer * D + d] for s in states]
             seq = [None] * T
-            for t in (range(T - 1, -1, -1) if d else range(T)):
+            for t in (range(T - 1, -1, -1) if (d or backwards) else range(T)):
                 if kind == "LSTM":
-                    cur = list(lstm_cell(inp[t], cur[0], cur[1], *w, **mistake))
+                    h, c = lstm_cell(inp[t], cur[0], cur[1], *w, **mistake)
+                    cur = [h, c if carry_c else cur[1]]
                 else:
                     cur = [gru_cell(inp[t], cur[0], *w, **mistake)]
                 seq[t] = cur[0]
@@ -239,6 +243,12 @@ def _mistakes(c):
             table["hx_direction_major"] = (dict(hx_direction_major=True),
                                            "you read the rows of the initial state in the wrong order: row "
                                            "layer * D + direction holds that layer's and direction's state")
+    if c.kind == "LSTM":
+        table["c_not_carried"] = (dict(carry_c=False), "the cell state is not carried from step to step: each "
+                                                       "step must start from the c computed at the previous one")
+    if c.D == 1:
+        table["backwards"] = (dict(backwards=True), f"your output is what the {c.kind} gives when run backwards "
+                                                    f"in time: a unidirectional network reads t = 0, 1, ..., T-1")
     if not c.bias:
         table = {k: v for k, v in table.items() if "bias" not in k and "b_hn" not in k}
     return table
