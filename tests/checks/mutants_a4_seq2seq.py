@@ -57,8 +57,8 @@ MUTANTS = [
     Mutant("attn_unmasked",
            [("context, alpha = self.attention(query, enc_outputs, enc_outputs, mask)",
              "context, alpha = self.attention(query, enc_outputs, enc_outputs, None)")],
-           fails={"test_attention_decoder_values", "test_public_attention_weights", "test_public_padding_invariance",
-                  "test_seq2seq_values"},
+           fails={"test_attention_decoder_values", "test_public_attention_weights",
+                  "test_public_padding_invariance", "test_seq2seq_values"},
            note="the attention ignores src_mask"),
     Mutant("attn_query_after_step",
            [(_STEP, """            if t == 0:
@@ -90,7 +90,8 @@ MUTANTS = [
            fails={"test_decoder_values", "test_public_decoder_vs_torch"},
            note="the plain decoder starts from zeros instead of the state passed in"),
     Mutant("detached_encoder_outputs",
-           [("        return enc_outputs, state, src_mask\n", "        return enc_outputs.detach(), state, src_mask\n")],
+           [("        return enc_outputs, state, src_mask\n",
+             "        return enc_outputs.detach(), state, src_mask\n")],
            fails={"test_seq2seq_gradients"},
            note="Seq2Seq detaches the encoder outputs: the encoder gets gradients only through its state"),
     # --- greedy decoding ---------------------------------------------------------------------------

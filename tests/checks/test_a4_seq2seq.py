@@ -77,6 +77,11 @@ def _message(results, mutant: str, check: str) -> str:
     ("greedy_no_stop", "test_decode_format", ["every row has produced EOS"]),
     ("detached_encoder_outputs", "test_seq2seq_gradients", ["encoder", "detach"]),
     ("dec_ignores_state", "test_decoder_values", ["initial state"]),
+    ("dec_ignores_state", "test_public_decoder_vs_torch", ["initial state"]),
+    ("beam_returns_last", "test_beam_search", ["best hypothesis"]),
+    ("beam_length_normalised", "test_beam_search", ["length normalisation"]),
+    ("beam_extends_finished", "test_beam_search", ["only by pad"]),
+    ("loss_mean_with_pad", "test_public_sequence_loss", ["ignore"]),
 ])
 def test_failure_messages(results, mutant, check, words):
     msg = _message(results, mutant, check)

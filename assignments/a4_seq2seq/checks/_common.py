@@ -101,7 +101,11 @@ def state_parts(value, cell: str, what: str):
 
 
 # ----------------------------------------------------------------------------- decoding results
-def check_tokens(got, what: str, B: int, max_len: int, bos: int, eos: int) -> torch.Tensor:
+BEAM_HINT = (" (beam search stops once every row's best hypothesis has finished: return that best hypothesis, the "
+             "one with the highest sum of log-probabilities, without length normalisation, not another beam)")
+
+
+def check_tokens(got, what: str, B: int, max_len: int, bos: int, eos: int, beam: bool = False) -> torch.Tensor:
     """The decoding format: int64 [B, <=max_len], no BOS, pad after EOS, as wide as the longest row."""
     got = expect_tensor(got, what)
     if got.dtype != torch.int64:
@@ -121,15 +125,15 @@ def check_tokens(got, what: str, B: int, max_len: int, bos: int, eos: int) -> to
     W = got.size(1)
     if None in ends and W < max_len:
         fail(f"{what}: row {ends.index(None)} never produced EOS, yet decoding stopped after {W} < "
-             f"max_len={max_len} steps")
+             f"max_len={max_len} steps" + (BEAM_HINT if beam else ""))
     if None not in ends and ends and W > max(ends):
         fail(f"{what}: every row has finished by step {max(ends)} but the output is {W} wide: stop decoding "
              "when every row has produced EOS")
     return got
 
 
-def compare_tokens(got, expected, what, max_len, bos, eos):
-    got = check_tokens(got, what, expected.size(0), max_len, bos, eos)
+def compare_tokens(got, expected, what, max_len, bos, eos, beam=False):
+    got = check_tokens(got, what, expected.size(0), max_len, bos, eos, beam)
     if got.shape == expected.shape and torch.equal(got, expected):
         return
     rows_g, rows_e = got.tolist(), expected.tolist()
@@ -138,4 +142,4 @@ def compare_tokens(got, expected, what, max_len, bos, eos):
     if not bad:
         fail(f"{what}: expected {expected.size(1)} columns, got {got.size(1)}")
     fail(f"{what}: {len(bad)} of {len(rows_e)} rows differ from the expected tokens; row {bad[0]}: got "
-         f"{rows_g[bad[0]]}, expected {rows_e[bad[0]]}")
+         f"{rows_g[bad[0]]}, expected {rows_e[bad[0]]}" + (BEAM_HINT if beam else ""))

@@ -51,7 +51,7 @@ def test_public_beam_data(sub):
     got = sub.call(model, data["src"], data["src_lengths"], ids["beam_size"], ids["max_len"], ids["bos_id"],
                    ids["eos_id"], method="beam_search").value
     common.compare_tokens(got, data["beam"], f"beam_search(beam_size={ids['beam_size']})", ids["max_len"],
-                          ids["bos_id"], ids["eos_id"])
+                          ids["bos_id"], ids["eos_id"], beam=True)
     got = sub.call(model, data["src"], data["src_lengths"], 1, ids["max_len"], ids["bos_id"], ids["eos_id"],
                    method="beam_search").value
     common.compare_tokens(got, data["greedy"], "beam_search(beam_size=1) (it must equal greedy decoding)",

@@ -94,10 +94,13 @@ def test_public_decoder_vs_torch(sub, draw):
         with torch.no_grad():
             o, exp_st = layout.rnn(layout.embedding(tgt), h0)
             exp_logits = layout.out(o)
+            zero_logits = layout.out(layout.rnn(layout.embedding(tgt))[0])
         what = f"Decoder ({cell.upper()}, {L} layer{'s' if L > 1 else ''})"
         m = sub.build("Decoder", state, **kw, dtype=F64)
         res = expect_tuple(sub.call(m, tgt, h0).value, f"{what}: the result (logits, state, None)", 3)
-        assert_close(res[0], exp_logits, f"{what}: logits")
+        assert_close(res[0], exp_logits, f"{what}: logits", diagnoses=[
+            (lambda a, e: torch.allclose(a, zero_logits, rtol=1e-6, atol=1e-8),
+             "your decoder ignores the initial state passed in (it starts from zeros): start from `state`")])
         parts, names = common.state_parts(res[1], cell, f"{what}: final state")
         for a, e, n in zip(parts, exp_st if isinstance(exp_st, tuple) else (exp_st,), names):
             assert_close(a, e, f"{what}: final state {n}")

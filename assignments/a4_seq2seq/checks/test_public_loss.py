@@ -23,9 +23,12 @@ def test_public_sequence_loss(sub, draw):
     got = expect_tensor(sub.call("sequence_loss", logits, targets).value, "sequence_loss (a scalar)", (), F64)
     counted = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=0,
                               reduction="sum") / targets.numel()
+    with_pad = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
     assert_close(got, expected, "sequence_loss", diagnoses=[
         (lambda a, e: torch.allclose(a, counted), "pad tokens are counted in the average: divide by the number "
-                                                  "of non-pad targets only")])
+                                                  "of non-pad targets only"),
+        (lambda a, e: torch.allclose(a, with_pad), "pad targets are scored as if they were real tokens: ignore "
+                                                   "them (ignore_index=pad_id, or a mask)")])
     empty = torch.zeros_like(targets)
     got = expect_tensor(sub.call("sequence_loss", logits, empty).value, "sequence_loss with only pad targets",
                         (), F64)

@@ -95,6 +95,8 @@ def test_public_teacher_forcing(sub, draw):
         what = f"Seq2Seq(Encoder, {decoder})"
         a = expect_tensor(sub.call(model, src, lengths, tgt).value, f"{what}: logits", (B, T, V), F64)
         b = expect_tensor(sub.call(model, src, lengths, tgt2).value, f"{what}: logits", (B, T, V), F64)
+        if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+            fail(f"{what}: the logits contain NaN or inf (for random weights and ordinary inputs)")
         if not torch.allclose(a[:, :t0], b[:, :t0], rtol=1e-9, atol=1e-12):
             fail(f"{what}: changing tgt_in[:, {t0}] changed the logits at an earlier step: the logits at step t "
                  "must depend only on tgt_in[:, :t+1]. tgt_in already starts with BOS: feed it to the decoder as "

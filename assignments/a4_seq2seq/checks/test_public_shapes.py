@@ -62,4 +62,5 @@ def test_public_shapes(sub, draw):
                              f"Seq2Seq {tag}: greedy_decode")
         if toks.dtype != torch.int64 or toks.dim() != 2 or toks.size(0) != B or not 1 <= toks.size(1) <= 3:
             fail(f"Seq2Seq {tag}: greedy_decode(max_len=3) should give int64 tokens [B={B}, 1..3], got "
-                 f"{tuple(toks.shape)} {str(toks.dtype).replace('torch.', '')}")
+                 f"{tuple(toks.shape)} {str(toks.dtype).replace('torch.', '')} "
+                     "(at most max_len tokens; BOS is not part of the output)")

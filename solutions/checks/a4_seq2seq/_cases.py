@@ -196,7 +196,11 @@ def first_eos(row: list, eos: int):
     return row.index(eos) if eos in row else None
 
 
-def check_tokens_format(got, what: str, B: int, max_len: int, bos: int, eos: int) -> torch.Tensor:
+BEAM_HINT = (" (beam search stops once every row's best hypothesis has finished: return that best hypothesis, the "
+             "one with the highest sum of log-probabilities, without length normalisation, not another beam)")
+
+
+def check_tokens_format(got, what: str, B: int, max_len: int, bos: int, eos: int, beam: bool = False) -> torch.Tensor:
     """What every decoding result must satisfy, whatever the model (BOS is never likely in our models)."""
     got = expect_tensor(got, what)
     if got.dtype != torch.int64:
@@ -226,15 +230,16 @@ def check_tokens_format(got, what: str, B: int, max_len: int, bos: int, eos: int
         if W < max_len:
             b = ends.index(None)
             fail(f"{what}: row {b} never produced EOS, yet decoding stopped after {W} < max_len={max_len} "
-                 f"steps: got {rows[b]}")
+                 f"steps: got {rows[b]}" + (BEAM_HINT if beam else ""))
     elif W > max(ends, default=0):
         fail(f"{what}: every row has finished by step {max(ends)} but the output is {W} wide: stop "
              "decoding when every row has produced EOS (the result is as wide as its longest row)")
     return got
 
 
-def compare_tokens(got, expected: torch.Tensor, what: str, max_len: int, bos: int, eos: int) -> None:
-    got = check_tokens_format(got, what, expected.size(0), max_len, bos, eos)
+def compare_tokens(got, expected: torch.Tensor, what: str, max_len: int, bos: int, eos: int,
+                   beam: bool = False) -> None:
+    got = check_tokens_format(got, what, expected.size(0), max_len, bos, eos, beam)
     if got.shape == expected.shape and torch.equal(got, expected):
         return
     rows_g, rows_e = got.tolist(), expected.tolist()
@@ -243,7 +248,7 @@ def compare_tokens(got, expected: torch.Tensor, what: str, max_len: int, bos: in
         fail(f"{what}: expected {expected.size(1)} columns, got {got.size(1)}")
     b = bad[0]
     fail(f"{what}: {len(bad)} of {len(rows_e)} rows differ from the reference's; row {b}: got "
-         f"{rows_g[b]}, expected {rows_e[b]}")
+         f"{rows_g[b]}, expected {rows_e[b]}" + (BEAM_HINT if beam else ""))
 
 
 def _strip(row):

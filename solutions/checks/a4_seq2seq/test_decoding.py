@@ -69,13 +69,13 @@ def test_beam_search(sub, ref, once):
         m = _model(sub, c)
         got = _beam(sub, m, c, c.beam_size, c.max_len)
         what = f"{c.what}: beam_search(beam_size={c.beam_size}, max_len={c.max_len})"
-        got = cases.check_tokens_format(got, what, c.B, c.max_len, c.bos, c.eos)
+        got = cases.check_tokens_format(got, what, c.B, c.max_len, c.bos, c.eos, beam=True)
         if torch.equal(cases._pad_to(got, c.max_len), cases._pad_to(c.greedy, c.max_len)) and \
                 not torch.equal(c.beam, c.greedy):
             fail(f"{what}: your result is greedy decoding's, the reference's beam search finds better "
                  "hypotheses: keep the beam_size best of all beam_size * V extensions at every step, and "
                  "return the best hypothesis by its sum of log-probabilities")
-        cases.compare_tokens(got, c.beam, what, c.max_len, c.bos, c.eos)
+        cases.compare_tokens(got, c.beam, what, c.max_len, c.bos, c.eos, beam=True)
 
 
 @check(points=1, description="beam_search with beam_size=1 equals greedy decoding")
@@ -96,4 +96,4 @@ def test_decode_format(sub, ref, once):
                                   c.bos, c.eos)
         cases.check_tokens_format(_beam(sub, m, c, c.beam_size, c.max_len),
                                   f"{c.what}: beam_search(beam_size={c.beam_size})", c.B, c.max_len, c.bos,
-                                  c.eos)
+                                  c.eos, beam=True)
