@@ -182,8 +182,9 @@ class GraderPool(WorkerPlugin):
         self._all: list[_Grader] = []
         self.started = 0  # grading processes started on this worker, for tests and doctor
 
-    def acquire(self, settings: dict) -> _Grader:
-        key = json.dumps(settings, sort_keys=True)
+    def acquire(self, settings: dict, checks_version: str = "") -> _Grader:
+        """An idle grading process for these settings and checks, or a new one."""
+        key = json.dumps([settings, checks_version], sort_keys=True)
         stale = []
         grader = None
         with self._lock:
@@ -194,8 +195,8 @@ class GraderPool(WorkerPlugin):
                 elif grader is None:
                     self._idle.remove(g)
                     grader = g
-        for g in stale:
-            g.close()
+        for g in stale:  # idle, from an earlier run: let them finish exiting in the background
+            threading.Thread(target=g.close, daemon=True).start()
         if grader is None:
             grader = _Grader.start(key, settings)
             with self._lock:
@@ -231,16 +232,18 @@ def _error_result(job: dict, item: str, reason: str) -> dict:
                             checks=[CheckResult("grading", 0.0, 0.0, "error", "public", reason)]).to_dict()
 
 
-def grade_one(settings: dict, job: dict) -> dict:
+def grade_one(settings: dict, job: dict, checks_version: str = "") -> dict:
     """The Dask task: grade one submission (a `Job` as a dict) and return its result as a dict.
 
-    Raises `GraderDied` when the grading process dies (Dask retries the task)
-    and `SeqgradeError` when this worker cannot grade at all.
+    `checks_version` is the client's: a grading process kept from a run with
+    other checks is not reused. Raises `GraderDied` when the grading process
+    dies (Dask retries the task) and `SeqgradeError` when this worker cannot
+    grade at all.
     """
     from distributed import get_worker
 
     pool = _pool()
-    grader = pool.acquire(settings)
+    grader = pool.acquire(settings, checks_version)
     try:
         result = grader.grade(job)
     except TimeoutError as exc:  # a rerun would hang the same way: record it, do not retry
@@ -326,7 +329,7 @@ def grade_on_cluster(address: str, settings: dict, jobs: list["Job"], item: str,
         futures = {}
         for job in jobs:
             key = f"seqgrade-{item}-{job.student}-{token}"
-            futures[client.submit(grade_one, settings, asdict(job), key=key, retries=retries)] = job
+            futures[client.submit(grade_one, settings, asdict(job), expected, key=key, retries=retries)] = job
         run.submitted = len(futures)
         pending = as_completed(list(futures), loop=client.loop)
         try:
@@ -341,9 +344,10 @@ def grade_on_cluster(address: str, settings: dict, jobs: list["Job"], item: str,
                         raise ConfigError(
                             f"the Dask worker {worker} graded {job.student} with other checks (version {got}) "
                             f"than this machine's (version {expected}): its course folder "
-                            f"({settings.get('course')}) differs. Give every worker the same solutions/ and "
-                            f"assignments/ at the same path, check with `seqgrade doctor --scheduler {address}`, "
-                            f"then run this again: what was graded so far is kept.")
+                            f"({settings.get('course')}) is not the same as this one, or the checks changed "
+                            f"during the run. Give every worker the same solutions/ and assignments/ at the "
+                            f"same path (check with `seqgrade doctor --scheduler {address}`), then run this "
+                            f"again: what was graded so far is kept.")
                     record(SubmissionResult.from_dict(data))
                     run.graded += 1
                 elif fut.status == "error":
