@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,7 +254,8 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
         for sub in todo:
             problem = _run_converter(nb_cfg, coursedir, item_id, sub.student, results_file)
             if problem:
-                run.failed.append(f"{sub.student}: {problem}")
+                why = f"{sub.error}; nbgrader cannot read it either" if sub.error else f"nbgrader: {problem}"
+                run.failed.append(f"{sub.student}: {why} (fix or resubmit it, then run this again)")
                 continue
             g = grades[sub.student]
             _write_scores(coursedir, item_id, item.notebook, g)
@@ -362,6 +364,7 @@ def _run_converter(nb_cfg, coursedir, item_id: str, student: str, results_file: 
     """nbgrader's Autograde converter for one student; '' when it recorded the submission, else why not."""
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import NbGraderException
+    from sqlalchemy.exc import SAWarning
     from traitlets.config import Config
 
     cfg = Config(nb_cfg)
@@ -374,7 +377,9 @@ def _run_converter(nb_cfg, coursedir, item_id: str, student: str, results_file: 
     errors = _ErrorLog()
     converter.log.addHandler(errors)
     try:
-        converter.start()
+        with warnings.catch_warnings():  # SQLAlchemy's notes when nbgrader gives up on a notebook
+            warnings.simplefilter("ignore", SAWarning)
+            converter.start()
     except NbGraderException as exc:
         return "; ".join(x for x in errors.lines if x) or str(exc)
     except SeqgradeError:

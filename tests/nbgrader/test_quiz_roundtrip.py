@@ -1,0 +1,119 @@
+"""A quiz notebook through nbgrader: plain ``nbgrader autograde`` and ``seqgrade nbgrader autograde`` agree.
+
+Submissions are placed as ``nbgrader collect`` leaves them
+(``submitted/<student>/<quiz>/<quiz>.ipynb`` and ``timestamp.txt``); the
+exchange itself is exercised by test_roundtrip.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.config import load_config
+from grader.quiz.loader import load_quiz
+from grader.quiz.model import MultipleChoice, SingleChoice
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+QUIZ = "q1_rnn_basics"
+
+
+def run(args: list, cwd: Path, home: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HOME=str(home), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if ok and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-5000:]}")
+    return proc
+
+
+def scores(course: Path) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "seqgrade") as gb:
+        return {s.student_id: {g.name: g.auto_score for g in s.notebooks[0].grades}
+                for s in gb.assignment_submissions(QUIZ)}
+
+
+def place(course: Path, student: str, nb) -> None:
+    folder = course / "submitted" / student / QUIZ
+    folder.mkdir(parents=True)
+    if isinstance(nb, str):
+        (folder / f"{QUIZ}.ipynb").write_text(nb, encoding="utf-8")
+    else:
+        nbformat.write(nb, folder / f"{QUIZ}.ipynb")
+    (folder / "timestamp.txt").write_text("2026-09-01 10:00:00.000000 UTC\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def quiz_trip(tmp_path_factory):
+    top = tmp_path_factory.mktemp("nbgrader-quiz")
+    course, home, marker = top / "course", top / "home", top / "answer-cell-ran.txt"
+    home.mkdir()
+    run([BIN / "seqgrade", "nbgrader", "init", course, "--course", REPO / "course" / "course.yaml",
+         "--quiz", QUIZ, "--exchange", top / "exchange"], REPO, home)
+    run([BIN / "nbgrader", "generate_assignment", QUIZ], course, home)
+    quiz = load_quiz(REPO / "course" / "quizzes" / f"{QUIZ}.yaml", load_config(REPO / "course" / "course.yaml").languages)
+    multiple = next(q for q in quiz.questions if isinstance(q, MultipleChoice) and len(q.correct_ids) > 1)
+    single = next(q for q in quiz.questions if isinstance(q, SingleChoice))
+    wrong = next(o.id for o in single.options if not o.correct)
+    source = nbformat.read(course / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+    key = {c.metadata["seqgrade"]["question"]: c.source.split("### BEGIN SOLUTION\n")[1].split("\n###")[0]
+           for c in source.cells if "seqgrade" in c.metadata}
+
+    def filled(answers: dict[str, str]):
+        nb = nbformat.read(course / "release" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+        for c in nb.cells:
+            qid = c.metadata.get("seqgrade", {}).get("question")
+            if qid:
+                c.source = answers.get(qid, c.source.replace("raise NotImplementedError()", ""))
+        return nb
+
+    place(course, "alice", filled(key))
+    place(course, "bob", filled({
+        multiple.id: f"ANSWERS[{multiple.id!r}] = {sorted(multiple.correct_ids)[:1]!r}",
+        single.id: f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+                   f"ANSWERS[{single.id!r}] = {wrong!r}"}))
+    run([BIN / "nbgrader", "autograde", QUIZ], course, home)
+    plain, ran_in_plain = scores(course), marker.exists()
+    marker.unlink(missing_ok=True)
+    place(course, "eve", "{ this is not a notebook")
+    secure = run([BIN / "seqgrade", "nbgrader", "autograde", QUIZ, "--force"], course, home, ok=False)
+    return {"plain": plain, "secure_scores": scores(course), "secure": secure, "multiple": multiple,
+            "single": single, "ran_in_plain": ran_in_plain, "ran_in_secure": marker.exists(), "quiz": quiz}
+
+
+def test_both_autograders_give_the_same_scores(quiz_trip):
+    """Do alice (every answer right) and bob (some right, one partly) score the same under both paths?"""
+    full = {q.id: q.points for q in quiz_trip["quiz"].questions}
+    assert quiz_trip["plain"]["alice"] == full
+    for student in ("alice", "bob"):
+        assert quiz_trip["secure_scores"][student] == quiz_trip["plain"][student]
+
+
+def test_partial_credit_reaches_the_gradebook(quiz_trip):
+    """Does choosing one of several correct options earn part of the question's points on both paths?"""
+    q = quiz_trip["multiple"]
+    for path in ("plain", "secure_scores"):
+        assert 0 < quiz_trip[path]["bob"][q.id] < q.points
+        assert quiz_trip[path]["bob"][quiz_trip["single"].id] == 0
+
+
+def test_answer_cells_are_read_not_run(quiz_trip):
+    """Plain nbgrader runs bob's answer cell; seqgrade only reads the value it assigns."""
+    assert quiz_trip["ran_in_plain"] and not quiz_trip["ran_in_secure"]
+
+
+def test_an_unreadable_notebook_is_named_and_the_others_are_recorded(quiz_trip):
+    """Does eve's broken notebook fail alone, with a message naming her, after alice and bob are recorded?"""
+    proc = quiz_trip["secure"]
+    assert proc.returncode != 0
+    assert "eve" in proc.stderr and "could not record" in proc.stderr
+    assert "eve" not in quiz_trip["secure_scores"] or all(v in (None, 0) for v in quiz_trip["secure_scores"]["eve"].values())
+    assert {"alice", "bob"} <= set(quiz_trip["secure_scores"])
