@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+from grader.checks.parallel import counted_ops
 
 F64, F32 = torch.float64, torch.float32
 
@@ -133,15 +134,20 @@ def test_public_parallelism(sub, draw):
     counts = {}
     for L in (3, 11):
         q, k, v = draw.randn(2, L, 4, dtype=F32), draw.randn(2, L + 1, 4, dtype=F32), draw.randn(2, L + 1, 3, dtype=F32)
-        counts[L] = sub.call("scaled_dot_product_attention", q, k, v, count_ops=True).n_ops
+        counts[L] = counted_ops(sub, "scaled_dot_product_attention", q, k, v,
+                                expected=_torch_sdpa(q.double(), k.double(), v.double()),
+                                what="scaled_dot_product_attention")
     if counts[3] != counts[11]:
         fail(f"scaled_dot_product_attention: the number of tensor operations grows with the sequence length: do not "
              f"loop over positions ({counts[3]} operations for L=3, {counts[11]} for L=11)")
     heads = {}
     for nh in (2, 3):
-        m = sub.new("MultiHeadAttention", embed_dim=E, num_heads=nh, dtype=F32)
+        torch_mha = torch.nn.MultiheadAttention(E, nh, batch_first=True).double()
+        state = {k: v.float() for k, v in torch_mha.state_dict().items()}
+        m = sub.build("MultiHeadAttention", state, embed_dim=E, num_heads=nh, dtype=F32)
         x = draw.randn(2, 3, E, dtype=F32)
-        heads[nh] = sub.call(m, x, x, x, count_ops=True).n_ops
+        out, _ = torch_mha(x.double(), x.double(), x.double(), average_attn_weights=False)
+        heads[nh] = counted_ops(sub, m, x, x, x, expected=(out,), what="MultiHeadAttention")
     if heads[2] != heads[3]:
         fail(f"MultiHeadAttention: the number of tensor operations grows with the number of heads: do not loop over "
              f"heads ({heads[2]} operations with 2 heads, {heads[3]} with 3)")

@@ -8,6 +8,7 @@ is >= 2 (a dimension of size 1 can make a reshape free and change the count legi
 import torch
 
 from grader.checks import check, fail
+from grader.checks.parallel import counted_ops
 
 F32 = torch.float32
 
@@ -19,25 +20,33 @@ WHY = {
 
 
 @check(points=2, description="encoder and decoder layers: no Python loop over positions, heads or batch items")
-def test_layers_parallel(sub, draw):
+def test_layers_parallel(sub, ref, draw):
     hd = draw.int(2, 3)
     E = 4 * hd
     ff = draw.int(3, 6)
     L2, S2, B2 = draw.int(9, 13), draw.int(9, 13), draw.int(5, 7)
     configs = [("base", 2, 2, 3, 4), ("length", 2, 2, L2, S2), ("batch", 2, B2, 3, 4), ("heads", 4, 2, 3, 4)]
     for name in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
-        mods = {nh: sub.new(name, E, nh, ff, dtype=F32) for nh in (2, 4)}
+        mods = {}
+        for nh in (2, 4):
+            r = getattr(ref, name)(E, nh, ff).double()
+            state = draw.perturb_state(r)
+            r.load_state_dict(state)
+            mods[nh] = (r, sub.build(name, {k: v.float() for k, v in state.items()}, E, nh, ff, dtype=F32))
         counts = []
         for label, nh, B, L, S in configs:
             pad = torch.ones(B, 1, S, dtype=torch.bool)
             pad[1:, :, -1] = False
+            r, m = mods[nh]
             if name == "TransformerEncoderLayer":
-                r = sub.call(mods[nh], draw.randn(B, S, E, dtype=F32), src_mask=pad, count_ops=True)
+                x = draw.randn(B, S, E, dtype=F32)
+                n = counted_ops(sub, m, x, src_mask=pad, expected=r(x.double(), src_mask=pad), what=name)
             else:
                 causal = torch.ones(L, L, dtype=torch.bool).tril()
-                r = sub.call(mods[nh], draw.randn(B, L, E, dtype=F32), draw.randn(B, S, E, dtype=F32),
-                             tgt_mask=causal, memory_mask=pad, count_ops=True)
-            counts.append((label, f"{nh} heads, B={B}, L={L}, S={S}", r.n_ops))
+                x, mem = draw.randn(B, L, E, dtype=F32), draw.randn(B, S, E, dtype=F32)
+                n = counted_ops(sub, m, x, mem, tgt_mask=causal, memory_mask=pad,
+                                expected=r(x.double(), mem.double(), tgt_mask=causal, memory_mask=pad), what=name)
+            counts.append((label, f"{nh} heads, B={B}, L={L}, S={S}", n))
         _, base_desc, base = counts[0]
         for label, desc, n in counts[1:]:
             if n != base:
