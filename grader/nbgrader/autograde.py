@@ -266,17 +266,26 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
 
 
 def _find_submissions(coursedir, item_id: str, nb_name: str, students: tuple[str, ...]) -> list[_Submission]:
-    pattern = Path(coursedir.format_path(coursedir.submitted_directory, "*", item_id))
-    found = {p.parent.name: p for p in sorted(pattern.parent.parent.glob(f"*/{item_id}")) if p.is_dir()}
+    """The collected submissions of `item_id`, by student id (nbgrader's directory layout, whatever it is)."""
+    import glob
+    import re
+
+    where = coursedir.format_path(coursedir.submitted_directory, "*", item_id)
+    pattern = re.compile(coursedir.format_path(coursedir.submitted_directory, "(?P<student>[^/]+)", item_id,
+                                               escape=True) + "$")
+    found = {}
+    for path in sorted(glob.glob(where)):
+        m = pattern.match(path)
+        if m and os.path.isdir(path):
+            found[m.group("student")] = Path(path)
     if students:
         missing = [s for s in students if s not in found]
         if missing:
-            raise SubmissionsError(f"no submission of {item_id} from {', '.join(missing)} in "
-                                   f"{pattern.parent.parent}: run `nbgrader collect {item_id}` first")
+            raise SubmissionsError(f"no submission of {item_id} from {', '.join(missing)} ({where}): "
+                                   f"run `nbgrader collect {item_id}` first")
         found = {s: found[s] for s in students}
     if not found:
-        raise SubmissionsError(f"no submissions of {item_id} in {pattern.parent.parent} "
-                               f"(expected {pattern}): run `nbgrader collect {item_id}` first")
+        raise SubmissionsError(f"no submissions of {item_id} in {where}: run `nbgrader collect {item_id}` first")
     return [_Submission(s, p / f"{nb_name}.ipynb") for s, p in found.items()]
 
 

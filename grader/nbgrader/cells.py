@@ -44,12 +44,9 @@ def given_code(grade_id: str, source: str) -> NotebookNode:
     return nbformat.v4.new_code_cell(source, id=cell_id(grade_id), metadata=_meta(grade_id, locked=True))
 
 
-def answer(grade_id: str, source: str, extra: dict | None = None) -> NotebookNode:
+def answer(grade_id: str, source: str) -> NotebookNode:
     """An answer cell ("autograded answer"): its ``### BEGIN SOLUTION`` regions become stubs."""
-    meta = _meta(grade_id, solution=True)
-    if extra:
-        meta.update(extra)
-    return nbformat.v4.new_code_cell(source, id=cell_id(grade_id), metadata=meta)
+    return nbformat.v4.new_code_cell(source, id=cell_id(grade_id), metadata=_meta(grade_id, solution=True))
 
 
 def test(grade_id: str, points: float, source: str) -> NotebookNode:

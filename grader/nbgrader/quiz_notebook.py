@@ -38,7 +38,7 @@ HOW_ZH = ("**作答方式。** 每道题有一个答案单元格：把 `None` �
 
 
 def example_answer(question: Question, variant: Variant) -> str:
-    """A Python literal showing the form of an answer (never the answer itself)."""
+    """A Python literal showing the form of an answer (the first option shown, not the right one)."""
     if isinstance(question, SingleChoice):
         return json.dumps(variant.option_order[0])
     if isinstance(question, MultipleChoice):
@@ -89,8 +89,8 @@ def quiz_notebook(quiz: Quiz, packed: str, secret: str) -> NotebookNode:
             f"{ANSWERS_VAR}[{q.id!r}] = {key.get(q.id)!r}",
             cells.END_SOLUTION,
         ])
-        nb_cells.append(cells.answer(f"{q.id}-answer", answer_src, {}))
-        nb_cells[-1].metadata["seqgrade"] = {"question": q.id}
+        nb_cells.append(cells.answer(f"{q.id}-answer", answer_src))
+        nb_cells[-1].metadata["seqgrade"] = {"question": q.id}  # where `seqgrade quiz grade` finds answers
         body = []
         if n == 1:
             body += ["from grader.nbgrader.inkernel import KernelQuiz",
