@@ -67,12 +67,15 @@ def _generic_diagnoses(actual: torch.Tensor, expected: torch.Tensor, rtol: float
         notes.append("your result is the transpose of the expected one over the last two dimensions")
     if close(actual, -expected) and expected.abs().max() > 0:
         notes.append("your result has the opposite sign")
-    if torch.count_nonzero(actual) == 0 and torch.count_nonzero(expected) > 0:
-        notes.append("your result is all zeros")
+    scale = float(expected.abs().max()) if expected.numel() else 0.0
+    if scale > 0 and float(actual.abs().max()) <= 1e-9 * scale:
+        notes.append("your result is all zeros" if torch.count_nonzero(actual) == 0 else
+                     "your result is (nearly) all zeros")
+        return notes
     denom = (expected * expected).sum()
     if denom > 0:
         k = (actual * expected).sum() / denom
-        if abs(float(k) - 1) > 1e-3 and close(actual, expected * k):
+        if abs(float(k) - 1) > 1e-3 and abs(float(k)) > 1e-6 and close(actual, expected * k):
             notes.append(f"your result is the expected one scaled by {float(k):.4g}")
     return notes
 
@@ -97,8 +100,10 @@ def assert_close(actual, expected: torch.Tensor, what: str, *, rtol: float | Non
     if not expected.is_floating_point():
         diff = (actual != expected).nonzero()
         idx = tuple(int(i) for i in diff[0])
+        notes = [msg for test, msg in diagnoses if _safe(test, actual, expected)]
+        hint = ("; " + "; ".join(notes)) if notes else ""
         fail(f"{what}: differs from the reference at {len(diff)} positions, first at index {idx} "
-             f"(got {actual[idx].item()}, expected {expected[idx].item()})")
+             f"(got {actual[idx].item()}, expected {expected[idx].item()}){hint}")
     err = (actual - expected).abs()
     flat = int(torch.nan_to_num(err, nan=float("inf")).argmax())
     idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), err.shape))

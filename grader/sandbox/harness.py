@@ -188,11 +188,18 @@ class ChildServer:
     def op_output(self, req, tensors):
         sys.stdout.flush()
         sys.stderr.flush()
+        limit = int(req.get("limit", 20000))
+        size = 0
         try:
             with open("output.txt", "rb") as f:
-                text = f.read(int(req.get("limit", 20000))).decode("utf-8", "replace")
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - limit))
+                text = f.read(limit).decode("utf-8", "replace")
         except OSError:
             text = ""
+        if size > limit:
+            text = f"[... {size - limit} bytes cut ...]\n" + text
         return {"text": text}, None
 
     # -- loop --------------------------------------------------------------
