@@ -13,15 +13,20 @@ bug and patches ``torch.allclose``, dave has bob's bug and installs an IPython
 input transformer that turns every check call in a test cell into ``pass``.
 Plain nbgrader gives the cheats marks they did not earn; that is why
 ``seqgrade nbgrader autograde`` exists, and it gives them exactly bob's score.
+A fifth submission, erin's, calls ``os._exit(0)`` when asked for relu; it is
+placed in ``submitted/`` after plain autograde (whose kernel it would kill),
+and seqgrade records a score for each of her test cells all the same.
 
 nbgrader takes a submitter's id from the Unix user; one machine has one user
 here, so submit names the student with nbgrader's own ``--student`` option.
+The round trip is one test, so ``pytest -n 2`` never runs it twice.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -65,6 +70,12 @@ def buggy(grade_id: str, code: str) -> str:
     return _replace_once(code, RELU, "return torch.tanh(pre)") if grade_id == "rnn-rnn_step" else code
 
 
+def exits(grade_id: str, code: str) -> str:
+    if grade_id == "rnn-rnn_step":
+        return _replace_once(code, RELU, 'import os\n    if nonlinearity == "relu":\n        os._exit(0)\n    ' + RELU)
+    return code
+
+
 STUDENTS = {  # student -> (how the answer cells are written, extra code cells the student adds)
     "alice": (correct, []),
     "bob": (buggy, []),
@@ -106,9 +117,8 @@ def fill_in(notebook: Path, answers: dict[str, str], write, extra: list[str]) ->
     nbformat.write(nb, notebook)
 
 
-@pytest.fixture(scope="module")
-def trip(tmp_path_factory):
-    """Runs the whole round trip once; the tests below read what it left."""
+def test_nbgrader_round_trip(tmp_path_factory):
+    """Both autograders on one class: same scores for honest work, no unearned marks out of the kernel."""
     started = time.monotonic()
     top = tmp_path_factory.mktemp("nbgrader")
     course, exchange, instructor = top / "course", top / "exchange", top / "home-instructor"
@@ -122,6 +132,8 @@ def trip(tmp_path_factory):
     source = nbformat.read(course / "source" / ASSIGNMENT / "rnn.ipynb", as_version=4)
     answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
                if c.metadata.get("nbgrader", {}).get("solution")}
+    full = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in source.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
     student_flags = ["--course", COURSE_ID, f"--Exchange.root={exchange}"]
 
     def student(name: str) -> None:
@@ -139,96 +151,67 @@ def trip(tmp_path_factory):
 
     run([BIN / "nbgrader", "autograde", ASSIGNMENT], course, instructor)
     plain = scores(course)
-    plain_notebooks = {s: (course / "autograded" / s / ASSIGNMENT / "rnn.ipynb").read_text() for s in STUDENTS}
-    secure_log = run([BIN / "seqgrade", "nbgrader", "autograde", ASSIGNMENT, "--force", "--jobs", "1",
-                      "--seed", SEED, "--json", top / "seqgrade.json"], course, instructor)
+    alice_plain = nbformat.read(course / "autograded" / "alice" / ASSIGNMENT / "rnn.ipynb", as_version=4)
+
+    erin = course / "submitted" / "erin" / ASSIGNMENT
+    shutil.copytree(course / "submitted" / "alice" / ASSIGNMENT, erin)
+    fill_in(erin / "rnn.ipynb", answers, exits, [])
+    run([BIN / "seqgrade", "nbgrader", "autograde", ASSIGNMENT, "--force", "--jobs", "1", "--seed", SEED],
+        course, instructor)
     secure = scores(course)
     run([BIN / "nbgrader", "generate_feedback", ASSIGNMENT], course, instructor)
     run([BIN / "nbgrader", "export", "--to", top / "grades.csv"], course, instructor)
     with open(top / "grades.csv", newline="", encoding="utf-8") as f:
         exported = {row["student_id"]: row for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
     print(f"nbgrader round trip: {time.monotonic() - started:.1f} s")
-    return {"course": course, "plain": plain, "secure": secure, "exported": exported, "secure_log": secure_log,
-            "plain_notebooks": plain_notebooks, "source": source}
 
+    # every check is one test cell in the gradebook, for every student
+    assert full and all(gid.startswith("test_") for gid in full)
+    assert set(plain) == set(STUDENTS) and set(secure) == {*STUDENTS, "erin"}
+    assert all(set(cells) == set(full) for cells in [*plain.values(), *secure.values()])
 
-def full_marks(trip) -> dict[str, float]:
-    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in trip["source"].cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
+    # the reference gets every point on both paths, although torch warns on stderr in the kernel
+    assert plain["alice"] == full, "nbgrader autograde docked the reference (stderr in a test cell?)"
+    assert secure["alice"] == full
+    stderr = [o for c in alice_plain.cells if c.metadata.get("nbgrader", {}).get("grade") for o in c.outputs
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr
+
+    # a bug costs the same test cells, and only some, on both paths
+    assert plain["bob"] == secure["bob"]
+    assert 0 < len(lost(secure["bob"], full)) < len(full)
+
+    # plain nbgrader: both cheats beat their own bug (this is why the secure path exists)
+    for cheat in ("carol", "dave"):
+        assert sum(plain[cheat].values()) > sum(plain["bob"].values()), f"{cheat}'s cheat did not work in the kernel"
+    assert plain["dave"] == full  # the input transformer disables every test cell
+
+    # seqgrade: the cheats score exactly what their buggy code earns, cell by cell
+    assert secure["carol"] == secure["bob"] and secure["dave"] == secure["bob"]
+    # os._exit in the student's code: only the checks that reach it fail, and every cell has a score
+    assert secure["erin"] == secure["bob"] and None not in secure["erin"].values()
+
+    # export reports seqgrade's scores
+    for name, cells in secure.items():
+        assert float(exported[name]["raw_score"]) == pytest.approx(sum(cells.values()))
+        assert float(exported[name]["max_score"]) == pytest.approx(sum(full.values()))
+
+    # feedback names each lost check with its message, and never shows hidden test code
+    for name in secure:
+        html = (course / "feedback" / name / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
+        graded = (course / "autograded" / name / ASSIGNMENT / "rnn.ipynb").read_text(encoding="utf-8")
+        for text in (html, graded):
+            assert "BEGIN HIDDEN TESTS" not in text and "_hidden_checks" not in text
+        for gid in lost(secure[name], full):
+            assert f"CheckNotPassed: {gid}: " in html
 
 
 def lost(cells: dict[str, float], full: dict[str, float]) -> set[str]:
     return {gid for gid, pts in full.items() if (cells.get(gid) or 0.0) < pts}
 
 
-def test_every_check_is_one_test_cell_in_the_gradebook(trip):
-    """Does every student's gradebook entry have exactly the notebook's test cells, one per check?"""
-    full = full_marks(trip)
-    assert full and all(gid.startswith("test_") for gid in full)
-    for path in (trip["plain"], trip["secure"]):
-        assert set(path) == set(STUDENTS)
-        assert all(set(cells) == set(full) for cells in path.values())
-
-
-def test_correct_code_gets_full_marks_on_both_paths(trip):
-    """Does the reference get every point under both autograders, although torch warns on stderr?"""
-    full = full_marks(trip)
-    assert trip["plain"]["alice"] == full
-    assert trip["secure"]["alice"] == full
-
-
-def test_buggy_code_loses_the_same_points_on_both_paths(trip):
-    """Does the bug cost the same test cells, and only some of them, under both autograders?"""
-    full = full_marks(trip)
-    lost_plain, lost_secure = lost(trip["plain"]["bob"], full), lost(trip["secure"]["bob"], full)
-    assert lost_plain == lost_secure
-    assert 0 < len(lost_secure) < len(full)
-    assert trip["plain"]["bob"] == trip["secure"]["bob"]
-
-
-def test_plain_nbgrader_autograde_gives_the_cheats_unearned_marks(trip):
-    """Documents why the secure path exists: in the student's kernel, both cheats beat their own bug."""
-    bob = sum(trip["plain"]["bob"].values())
-    for cheat in ("carol", "dave"):
-        assert sum(trip["plain"][cheat].values()) > bob, f"{cheat}'s cheat did not work under nbgrader autograde"
-    assert trip["plain"]["dave"] == full_marks(trip)  # the input transformer disables every test cell
-
-
-def test_seqgrade_autograde_gives_the_cheats_no_unearned_marks(trip):
-    """Out of the kernel, do the cheats score exactly what their buggy code earns, cell by cell?"""
-    for cheat in ("carol", "dave"):
-        assert trip["secure"][cheat] == trip["secure"]["bob"]
-
-
-def test_export_shows_seqgrade_scores(trip):
-    """Does `nbgrader export` report the scores seqgrade wrote?"""
-    for name, cells in trip["secure"].items():
-        row = trip["exported"][name]
-        assert float(row["raw_score"]) == pytest.approx(sum(cells.values()))
-        assert float(row["max_score"]) == pytest.approx(sum(full_marks(trip).values()))
-
-
-def test_feedback_shows_results_but_never_hidden_tests(trip):
-    """Does each feedback page name the failed checks and their messages, without any hidden test code?"""
-    course, full = trip["course"], full_marks(trip)
-    for name in STUDENTS:
-        html = (course / "feedback" / name / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
-        graded = (course / "autograded" / name / ASSIGNMENT / "rnn.ipynb").read_text(encoding="utf-8")
-        for text in (html, graded):
-            assert "BEGIN HIDDEN TESTS" not in text and "_hidden_checks" not in text
-        for gid in lost(trip["secure"][name], full):
-            assert f"CheckNotPassed: {gid}: " in html
-
-
-def test_plain_autograde_saw_no_stderr_in_test_cells(trip):
-    """Did the in-kernel checks keep torch's warning out of alice's test cells (stderr scores 0 in nbgrader)?"""
-    nb = nbformat.reads(trip["plain_notebooks"]["alice"], as_version=4)
-    outputs = [o for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") for o in c.outputs]
-    assert outputs and not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
-
-
 def test_the_warning_line_really_makes_torch_warn():
-    """Is alice's extra line a real torch warning (so the test above tests something)?"""
+    """Is alice's extra line a real torch warning (so the round trip tests what it says)?"""
     import torch
 
     with pytest.warns(UserWarning):
