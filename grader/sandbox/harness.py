@@ -8,8 +8,10 @@ so a hostile child cannot impersonate the zygote to later submissions.
 Child set-up, before the submission is imported: its own session, a private
 temporary folder, stdout/stderr into a capped file, resource limits (address
 space, CPU seconds, processes, file size, no core dumps), no new privileges,
-and, when the zygote is root (inside bubblewrap), the uid/gid of ``nobody``.
-After a child ends the zygote kills every process left by that uid and removes
+and, when the zygote is root, an unprivileged uid/gid (its own per sandbox
+under bubblewrap, so process limits are not shared; ``nobody`` otherwise).
+The zygote is a child subreaper: after a child ends it kills every process
+below itself (daemons and fork bombs included, and nothing else) and removes
 the folder.
 
 Imports nothing from seqgrade: only this folder (``wire``), torch, safetensors.
@@ -39,6 +41,7 @@ import wire  # noqa: E402
 NOBODY = 65534
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -326,22 +329,46 @@ def _child_main(sock: socket.socket, req: dict, workdir: str, drop_to: int | Non
     server.serve()
 
 
-def _kill_leftovers(uid: int) -> None:
-    """Kill every process of `uid` in this PID namespace (what a child left behind)."""
-    for _ in range(3):
-        found = False
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
+def _descendants(root: int) -> list[int]:
+    """Every process below `root` (orphans are re-parented to it: it is a child subreaper)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def _kill_leftovers() -> int:
+    """Kill every process a child left behind (daemons, fork bombs): only this zygote's descendants.
+
+    Returns how many there were.
+    """
+    seen: set[int] = set()
+    for _ in range(50):
+        pids = _descendants(os.getpid())
+        if not pids:
+            break
+        seen.update(pids)
+        for pid in pids:
             try:
-                if os.stat(f"/proc/{pid}").st_uid == uid:
-                    os.kill(int(pid), signal.SIGKILL)
-                    found = True
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
-        if not found:
-            return
-        time.sleep(0.01)
+        _reap_all()
+        time.sleep(0.002)
+    return len(seen)
 
 
 def _reap_all() -> None:
@@ -354,8 +381,9 @@ def _reap_all() -> None:
             return
 
 
-def zygote(control_fd: int) -> None:
+def zygote(control_fd: int, sandbox_uid: int = NOBODY) -> None:
     torch.set_num_threads(1)
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a child come back to us, to be killed
     # Warm the code paths every child uses, so forks start hot.
     a = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
     (a @ a).softmax(-1).tanh().sum().backward()
@@ -364,7 +392,7 @@ def zygote(control_fd: int) -> None:
     wire.pack({"warm": True}, {"x": torch.zeros(1)})
     _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     ctl = socket.socket(fileno=control_fd)
-    drop_to = NOBODY if os.geteuid() == 0 else None
+    drop_to = sandbox_uid if os.geteuid() == 0 else None
     base = os.environ.get("SEQGRADE_SANDBOX_TMP", "/tmp")
     wire.send_frame(ctl, {"ok": True, "pid": os.getpid(), "uid": os.geteuid(), "torch": torch.__version__})
     child = None
@@ -393,8 +421,7 @@ def zygote(control_fd: int) -> None:
             wire.send_frame(ctl, {"ok": True, "pid": pid})
         elif op == "reap":
             status = _reap(child, kill=bool(msg.get("kill")), wait_s=float(msg.get("wait_s", 2.0)))
-            if drop_to is not None:
-                _kill_leftovers(drop_to)
+            status["leftovers"] = _kill_leftovers()
             _reap_all()
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -449,4 +476,4 @@ def _recv_with_fds(sock: socket.socket) -> tuple[dict, list[int]]:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    zygote(int(sys.argv[1]))
+    zygote(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else NOBODY)

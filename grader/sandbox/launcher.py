@@ -49,6 +49,16 @@ def _ancestors(path: Path) -> list[Path]:
     return [p for p in reversed(path.parents) if str(p) != "/"]
 
 
+# Children of a bubblewrap sandbox run as a uid of their own (no passwd entry needed), so
+# RLIMIT_NPROC, counted per uid, is not shared between the sandboxes of one machine.
+SANDBOX_UID_BASE = 1_900_000_000
+NOBODY = 65534
+
+
+def sandbox_uid() -> int:
+    return SANDBOX_UID_BASE + os.getpid() % 1_000_000
+
+
 def bwrap_command(python: str, control_fd: int) -> list[str]:
     """The bubblewrap command line that starts the zygote."""
     prefix = Path(sys.prefix).resolve()  # the virtual environment
@@ -85,12 +95,12 @@ def bwrap_command(python: str, control_fd: int) -> list[str]:
     ]
     if os.geteuid() != 0:
         cmd += ["--unshare-user"]
-    cmd += [python, "-I", f"{SANDBOX_HARNESS_DIR}/harness.py", str(control_fd)]
+    cmd += [python, "-I", f"{SANDBOX_HARNESS_DIR}/harness.py", str(control_fd), str(sandbox_uid())]
     return cmd
 
 
 def bare_command(python: str, control_fd: int) -> list[str]:
-    return [python, "-I", str(HARNESS_DIR / "harness.py"), str(control_fd)]
+    return [python, "-I", str(HARNESS_DIR / "harness.py"), str(control_fd), str(NOBODY)]
 
 
 def _bwrap_works() -> bool:
