@@ -61,6 +61,10 @@ def run_session(
     timeout_cap: float | None = None,
 ) -> GradingPlugin:
     """Grade every job with the assignment's checks; `on_result` gets each result as it is done."""
+    own_sandbox = sandbox is None
+    sandbox = sandbox or Sandbox(sandbox_policy, limits)
+    if sandbox._proc is None:
+        sandbox.launch()  # the zygote imports torch while pytest collects the checks
     import pytest
     import torch
 
@@ -69,8 +73,6 @@ def run_session(
     reference = None
     if hidden:
         reference = load_trusted_module(assignment.reference(cfg), f"seqgrade_reference_{assignment.module}")
-    own_sandbox = sandbox is None
-    sandbox = sandbox or Sandbox(sandbox_policy, limits)
     plugin = GradingPlugin(
         item_name=assignment.id, jobs=jobs, sandbox=sandbox, reference=reference,
         seed=new_seed() if seed is None else seed, on_result=on_result,

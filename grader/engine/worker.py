@@ -44,7 +44,7 @@ def main() -> int:
         cfg = load_config(settings.get("course"))
         assignment = get_assignment(settings["assignment"])
         sandbox = Sandbox(settings.get("sandbox", "auto"), Limits(**settings.get("limits", {})))
-        sandbox.start()
+        sandbox.launch()
 
         def emit(result):
             out.write(json.dumps({"result": result.to_dict()}) + "\n")

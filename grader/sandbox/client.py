@@ -220,9 +220,16 @@ class Sandbox:
         self._ctl: socket.socket | None = None
         self.info: dict = {}
         self.restarts = 0
+        self._ready = False
 
     # -- zygote lifecycle --------------------------------------------------
     def start(self) -> None:
+        """Start the zygote and wait until it is ready."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the zygote without waiting: its torch import overlaps whatever the caller does next."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fd = child.fileno()
         python = sys.executable
@@ -241,6 +248,12 @@ class Sandbox:
             raise SandboxError(f"cannot start the sandbox ({cmd[0]}): {exc}") from exc
         child.close()
         self._ctl = parent
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        if self._ready:
+            return
+        parent = self._ctl
         try:
             parent.settimeout(self.start_timeout)
             self.info, _ = wire.recv_frame(parent)
@@ -258,12 +271,15 @@ class Sandbox:
         # The zygote writes nothing to stderr after start-up; do not leave a pipe to fill.
         if self._proc.stderr:
             self._proc.stderr.close()
+        self._ready = True
 
     def _ensure(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
                 self.restarts += 1
             self.start()
+        else:
+            self.wait_ready()
 
     def _control(self, header: dict, fds: list[int] | None = None, timeout: float = 30.0) -> dict:
         assert self._ctl is not None
