@@ -119,6 +119,8 @@ def cell_outputs(grade_id: str, r: CellResult | None) -> list:
     new = nbformat.v4.new_output
     if r is None:
         r = CellResult(0.0, 1.0, "error", _not_run(grade_id))
+    if r.max_score == 0:  # a setup cell: it unpacks what the checks run, and is worth nothing
+        return []
     if r.score >= r.max_score:
         return [new("stream", name="stdout", text=f"{grade_id}: passed ({r.score:g} of {r.max_score:g} points)\n")]
     if r.score <= 0:
@@ -244,7 +246,9 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
     else:
         grades, run.seed = _grade_assignment(item_id, item.notebook, cfg, todo, workers, sandbox, seed)
     for g in grades.values():  # only the notebook's test cells count; one without a check scores 0
-        g.cells = {gid: g.cells.get(gid) or CellResult(0.0, pts, "error", _not_run(gid)) for gid, pts in points.items()}
+        g.cells = {gid: g.cells.get(gid) or (CellResult(0.0, 0.0, "passed") if pts == 0 else
+                                             CellResult(0.0, pts, "error", _not_run(gid)))
+                   for gid, pts in points.items()}
 
     with tempfile.TemporaryDirectory(prefix="seqgrade-nbgrader-") as tmp:
         results_file = Path(tmp) / "results.json"

@@ -18,6 +18,10 @@ END_HIDDEN = "### END HIDDEN TESTS"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 _CELL_ID = re.compile(r"[^A-Za-z0-9_-]+")
+# 0-point test cells that unpack what the test cells after them run (never a check's or question's id)
+SETUP_PUBLIC = "setup-public-checks"
+SETUP_HIDDEN = "setup-hidden-checks"
+SETUP_QUIZ = "setup-quiz-key"
 
 
 def cell_id(grade_id: str) -> str:

@@ -10,10 +10,11 @@ Layout of ``source/<assignment>/<module>.ipynb``:
    ``generate_assignment`` turns the region into a stub, as ``seqgrade
    release`` does for starter files), the rest read-only given code;
 3. one read-only autograder test cell per check, grade_id = the check's name,
-   points = its points. Public checks are visible (their files packed into the
-   first public cell); hidden checks sit inside ``### BEGIN HIDDEN TESTS``, the
-   first one carrying the packed hidden checks and the reference. In the kernel
-   they run through `grader.nbgrader.inkernel`.
+   points = its points, each a one-line call into `grader.nbgrader.inkernel`.
+   The check files are packed into 0-point setup test cells before them: the
+   public ones visible, the hidden ones and the reference inside
+   ``### BEGIN HIDDEN TESTS``. Setup cells are test cells so that every line
+   that runs checks stays out of the module a notebook grades as.
 """
 
 from __future__ import annotations
@@ -192,28 +193,31 @@ def _points(p: float) -> str:
 
 def test_cells(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookCheck],
                seed: int) -> list[NotebookNode]:
-    """One test cell per check: public ones visible, hidden ones inside a hidden-tests region."""
+    """A setup cell per kind of check (the packed files, 0 points), then one test cell per check."""
     out = [cells.text(f"{assignment.module}-checks", CHECKS_INTRO)]
     public = [c for c in checks if c.visibility == "public"]
     hidden = [c for c in checks if c.visibility == "hidden"]
-    for i, c in enumerate(public):
-        lines = [f"# Public check {c.name} ({_points(c.points)}): {c.description}".rstrip(": ")]
-        if i == 0:
-            packed = _bundle(public, assignment.public_checks(cfg), "public", assignment.module, seed, None)
-            lines += ["from grader.nbgrader.inkernel import KernelChecks",
-                      f'_public_checks = KernelChecks.unpack("""\n{packed}\n""")']
-        lines.append(f'_public_checks.run("{c.name}", globals()).verify()')
-        out.append(cells.test(c.name, c.points, "\n".join(lines)))
-    for i, c in enumerate(hidden):
-        body = []
-        if i == 0:
-            packed = _bundle(hidden, assignment.hidden_checks(cfg), "hidden", assignment.module, seed,
-                             assignment.reference(cfg))
-            body += ["from grader.nbgrader.inkernel import KernelChecks",
-                     f'_hidden_checks = KernelChecks.unpack("""\n{packed}\n""")']
-        body.append(f'_hidden_checks.run("{c.name}", globals()).verify()')
-        header = f"# Hidden check {c.name} ({_points(c.points)}): {c.description}".rstrip(": ")
-        out.append(cells.test(c.name, c.points, "\n".join([header, *cells.hidden(body)])))
+    if public:
+        packed = _bundle(public, assignment.public_checks(cfg), "public", assignment.module, seed, None)
+        out.append(cells.test(cells.SETUP_PUBLIC, 0, "\n".join([
+            f"# The public checks of {assignment.id}, packed: run this cell before the checks below (0 points).",
+            "from grader.nbgrader.inkernel import KernelChecks",
+            f'_public_checks = KernelChecks.unpack("""\n{packed}\n""")'])))
+    for c in public:
+        out.append(cells.test(c.name, c.points, "\n".join([
+            f"# Public check {c.name} ({_points(c.points)}): {c.description}".rstrip(": "),
+            f'_public_checks.run("{c.name}", globals()).verify()'])))
+    if hidden:
+        packed = _bundle(hidden, assignment.hidden_checks(cfg), "hidden", assignment.module, seed,
+                         assignment.reference(cfg))
+        out.append(cells.test(cells.SETUP_HIDDEN, 0, "\n".join([
+            "# The hidden checks: added when your work is graded (0 points).", *cells.hidden([
+                "from grader.nbgrader.inkernel import KernelChecks",
+                f'_hidden_checks = KernelChecks.unpack("""\n{packed}\n""")'])])))
+    for c in hidden:
+        out.append(cells.test(c.name, c.points, "\n".join([
+            f"# Hidden check {c.name} ({_points(c.points)}): {c.description}".rstrip(": "),
+            *cells.hidden([f'_hidden_checks.run("{c.name}", globals()).verify()'])])))
     return out
 
 

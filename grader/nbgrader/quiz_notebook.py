@@ -79,6 +79,10 @@ def quiz_notebook(quiz: Quiz, packed: str, secret: str) -> NotebookNode:
         text.append(HOW_EN if code == "en" else HOW_ZH)
         intro.append(cells.text(f"{quiz.id}-intro-{code}", "\n".join(text)))
     nb_cells = intro + [cells.given_code(f"{quiz.id}-answers", f"{ANSWERS_VAR} = {{}}  # question id -> your answer")]
+    nb_cells.append(cells.test(cells.SETUP_QUIZ, 0, "\n".join([
+        "# The key: added when your answers are graded (0 points).", *cells.hidden([
+            "from grader.nbgrader.inkernel import KernelQuiz",
+            f'_quiz_key = KernelQuiz.unpack("""\n{packed}\n""")'])])))
     for n, (q, v) in enumerate(version, start=1):
         nb_cells.append(cells.text(f"{q.id}-question", question_markdown(n, q, v, "en") + "\n\n---\n\n"
                                    + question_markdown(n, q, v, "zh")))
@@ -91,11 +95,7 @@ def quiz_notebook(quiz: Quiz, packed: str, secret: str) -> NotebookNode:
         ])
         nb_cells.append(cells.answer(f"{q.id}-answer", answer_src))
         nb_cells[-1].metadata["seqgrade"] = {"question": q.id}  # where `seqgrade quiz grade` finds answers
-        body = []
-        if n == 1:
-            body += ["from grader.nbgrader.inkernel import KernelQuiz",
-                     f'_quiz_key = KernelQuiz.unpack("""\n{packed}\n""")']
-        body.append(f"_quiz_key.grade({q.id!r}, {ANSWERS_VAR}).verify()")
         pts = f"{q.points:g} point" + ("" if q.points == 1 else "s")
-        nb_cells.append(cells.test(q.id, q.points, "\n".join([f"# Graded: {q.id} ({pts})", *cells.hidden(body)])))
+        nb_cells.append(cells.test(q.id, q.points, "\n".join([
+            f"# Graded: {q.id} ({pts})", *cells.hidden([f"_quiz_key.grade({q.id!r}, {ANSWERS_VAR}).verify()"])])))
     return cells.notebook(nb_cells, {"quiz": quiz.id, "variant": VARIANT})

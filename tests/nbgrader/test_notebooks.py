@@ -86,22 +86,28 @@ def test_source_notebook_passes_nbgraders_validation(a1):
 
 
 def test_one_test_cell_per_check_named_and_scored_like_it(a1):
+    """After a 0-point setup cell per kind of check, is each check one locked test cell with its points?"""
     _, checks, nb = a1
     got = [(c.metadata.nbgrader.grade_id, c.metadata.nbgrader.points, c.metadata.nbgrader.locked) for c in _test_cells(nb)]
-    assert got == [(c.name, c.points, True) for c in checks]
-    assert {c.visibility for c in checks} == {"public", "hidden"}
+    public = [(c.name, c.points, True) for c in checks if c.visibility == "public"]
+    hidden = [(c.name, c.points, True) for c in checks if c.visibility == "hidden"]
+    assert public and hidden
+    assert got == [(cells.SETUP_PUBLIC, 0, True), *public, (cells.SETUP_HIDDEN, 0, True), *hidden]
 
 
 def test_hidden_checks_and_the_reference_sit_only_in_hidden_regions(a1):
     _, checks, nb = a1
-    hidden = {c.name for c in checks if c.visibility == "hidden"}
+    hidden = {c.name for c in checks if c.visibility == "hidden"} | {cells.SETUP_HIDDEN}
     for cell in _test_cells(nb):
         src = cell.source
         if cell.metadata.nbgrader.grade_id in hidden:
             head, _, rest = src.partition(cells.BEGIN_HIDDEN)
             assert rest.rstrip().endswith(cells.END_HIDDEN) and "_hidden_checks" not in head
+            assert "\n" not in head.strip()  # one comment line, then the hidden region
         else:
             assert cells.BEGIN_HIDDEN not in src and "_hidden_checks" not in src
+    one_liners = [c.source for c in _test_cells(nb) if c.metadata.nbgrader.points > 0]
+    assert all(len(src.splitlines()) <= 4 for src in one_liners)  # Validate shows a failing cell's source
 
 
 def test_released_notebook_has_stubs_and_no_solution_or_hidden_code(a1):
@@ -231,7 +237,7 @@ def test_quiz_notebook_answers_are_read_as_the_key():
     from nbgrader.nbgraderformat import MetadataValidator
 
     MetadataValidator().validate_nb(copy.deepcopy(nb))
-    assert [c.metadata.nbgrader.grade_id for c in _test_cells(nb)] == [q.id for q in quiz.questions]
+    assert [c.metadata.nbgrader.grade_id for c in _test_cells(nb)] == [cells.SETUP_QUIZ, *(q.id for q in quiz.questions)]
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"seqgrade-quiz-{os.getpid()}.ipynb"
     try:
         nbformat.write(nb, tmp)
