@@ -38,13 +38,19 @@ RNNCell.forward = forward
 
 
 @pytest.fixture(scope="session")
-def course(tmp_path_factory) -> Path:
-    """course.yaml of a frozen copy of the course."""
+def course(tmp_path_factory, cluster) -> Path:
+    """course.yaml of a frozen copy of the course, naming the cluster as its `scheduler:`.
+
+    `seqgrade grade` then grades on the cluster; `grade_class` only when its
+    options say so (the local runs below leave it out).
+    """
     root = tmp_path_factory.mktemp("course-root")
     for part in ("solutions", "assignments"):
         shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "course").mkdir()
-    shutil.copy(REPO / "course" / "course.yaml", root / "course" / "course.yaml")
+    text = (REPO / "course" / "course.yaml").read_text(encoding="utf-8")
+    (root / "course" / "course.yaml").write_text(text + f"\nscheduler: {cluster.scheduler_address}\n",
+                                                 encoding="utf-8")
     return root / "course" / "course.yaml"
 
 

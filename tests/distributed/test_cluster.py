@@ -137,18 +137,14 @@ def test_killed_worker_and_grading_process_lose_nothing(cluster_run, mixed):
     assert sorted(cluster_run["order"]) == sorted(mixed)  # each committed once, as it arrived
 
 
-def test_rerun_from_the_cli_grades_only_what_changed(cluster_run, cluster, course, mixed, reference, mixed_class,
-                                                     tmp_path):
-    """A client started again (here through the course config's `scheduler:`) keeps what is graded."""
-    with_scheduler = course.with_name("with-scheduler.yaml")
-    with_scheduler.write_text(course.read_text(encoding="utf-8") + f"\nscheduler: {cluster.scheduler_address}\n",
-                              encoding="utf-8")
+def test_rerun_from_the_cli_grades_only_what_changed(cluster_run, course, mixed, reference, mixed_class, tmp_path):
+    """A client started again (on the cluster the course config names) keeps what is graded."""
     late = mixed_class.parent / "with_newcomer"
     shutil.copytree(mixed_class, late)
     (late / "newcomer").mkdir()
     (late / "newcomer" / "rnn.py").write_text(reference + "\n# newcomer\n", encoding="utf-8")
     out_json = tmp_path / "results.json"
-    res = CliRunner().invoke(cli, ["grade", "a1_rnn", str(late), "--course", str(with_scheduler), "--seed", str(SEED),
+    res = CliRunner().invoke(cli, ["grade", "a1_rnn", str(late), "--course", str(course), "--seed", str(SEED),
                                    "--gradebook", str(cluster_run["gradebook"]), "--json", str(out_json)])
     assert res.exit_code == 0, res.output + repr(res.exception)
     assert f"{len(mixed)} submission(s) unchanged since graded: kept" in res.output
