@@ -290,6 +290,30 @@ def test_unknown_encoded_value_is_refused(obj):
         decode(obj, {})
 
 
+@pytest.mark.parametrize("obj", [
+    {"$tuple": 5}, {"$dict": 5}, {"$dict": [[1]]}, {"$dict": [["k", 1, 2]]}, {"$f": "x"}, {"$ref": "x"},
+], ids=["tuple-not-a-list", "dict-not-a-list", "dict-pair-too-short", "dict-pair-too-long", "float-not-a-number",
+        "ref-not-an-int"])
+def test_malformed_structure_is_refused(obj):
+    """A hostile peer's frame must fail as a protocol violation, not as an arbitrary exception."""
+    with pytest.raises(WireError):
+        decode(obj, {})
+
+
+def test_deeply_nested_header_is_refused():
+    depth = 100_000
+    with pytest.raises(WireError):
+        unpack_body(b'{"v": ' + b"[" * depth + b"]" * depth + b"}", b"")
+
+
+def test_deeply_nested_value_is_refused():
+    value: list = []
+    for _ in range(5_000):
+        value = [value]
+    with pytest.raises(WireError):
+        decode(value, {})
+
+
 def test_unknown_dtype_name_is_refused():
     with pytest.raises(WireError, match="unknown dtype"):
         decode({"$dtype": "complex128"}, {})
