@@ -245,9 +245,9 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
         grades = _grade_quiz(item, todo, list(points))
     else:
         grades, run.seed = _grade_assignment(item_id, item.notebook, cfg, todo, workers, sandbox, seed)
-    for g in grades.values():  # only the notebook's test cells count; one without a check scores 0
+    for g in grades.values():  # only the notebook's test cells count; one without a result scores 0
         g.cells = {gid: g.cells.get(gid) or (CellResult(0.0, 0.0, "passed") if pts == 0 else
-                                             CellResult(0.0, pts, "error", _not_run(gid)))
+                                             CellResult(0.0, pts, "error", g.error or _not_run(gid)))
                    for gid, pts in points.items()}
 
     with tempfile.TemporaryDirectory(prefix="seqgrade-nbgrader-") as tmp:
@@ -256,6 +256,9 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
             {s: {"error": g.error, "cells": {k: vars(v) for k, v in g.cells.items()}} for s, g in grades.items()}),
             encoding="utf-8")
         for sub in todo:
+            if sub.student not in grades:  # cannot happen: the pool answers every job, if only with an error
+                run.failed.append(f"{sub.student}: seqgrade returned no result")
+                continue
             problem = _run_converter(nb_cfg, coursedir, item_id, sub.student, results_file)
             if problem:
                 why = f"{sub.error}; nbgrader cannot read it either" if sub.error else f"nbgrader: {problem}"

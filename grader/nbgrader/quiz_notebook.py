@@ -37,21 +37,19 @@ HOW_ZH = ("**作答方式。** 每道题有一个答案单元格：把 `None` �
           "评分只读取写在那里的值，不会运行该单元格。每个答案后面的评分单元格在你的副本中是空的。")
 
 
-def example_answer(question: Question, variant: Variant) -> str:
-    """A Python literal showing the form of an answer (the first option shown, not the right one)."""
+def example_answer(question: Question) -> str:
+    """The form of an answer, as Python, with placeholders (never an option id that could be the answer)."""
     if isinstance(question, SingleChoice):
-        return json.dumps(variant.option_order[0])
+        return '"<option id>"'
     if isinstance(question, MultipleChoice):
-        return json.dumps(list(variant.option_order[:2]))
+        return '["<option id>", "<option id>", ...]'
     if isinstance(question, TrueFalse):
-        return "True"
+        return "True  # or False"
     if isinstance(question, Numeric):
-        return "0.5"
+        return "<a number>"
     if isinstance(question, Ordering):
-        return json.dumps(list(variant.item_order))
-    if isinstance(question, ShortAnswer):
-        return '"..."'
-    return "None"
+        return '["<item id>", "<item id>", ...]  # every item, in order'
+    return '"<a short text>"'
 
 
 def _variant_json(v: Variant) -> dict:
@@ -87,7 +85,7 @@ def quiz_notebook(quiz: Quiz, packed: str, secret: str) -> NotebookNode:
         nb_cells.append(cells.text(f"{q.id}-question", question_markdown(n, q, v, "en") + "\n\n---\n\n"
                                    + question_markdown(n, q, v, "zh")))
         answer_src = "\n".join([
-            f"# e.g. {ANSWERS_VAR}[{q.id!r}] = {example_answer(q, v)}",
+            f"# your answer: {ANSWERS_VAR}[{q.id!r}] = {example_answer(q)}",
             f"{ANSWERS_VAR}[{q.id!r}] = None",
             cells.BEGIN_SOLUTION,
             f"{ANSWERS_VAR}[{q.id!r}] = {key.get(q.id)!r}",
