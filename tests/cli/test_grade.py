@@ -299,3 +299,14 @@ def test_exit_codes_are_distinct():
 
     codes = [UsageError.exit_code, ConfigError.exit_code, SubmissionsError.exit_code, GradebookError.exit_code]
     assert codes == [2, 3, 4, 5]
+
+
+def test_unwritable_json_path_is_a_clear_error_and_keeps_the_results(tmp_path, course):
+    subs = write_class(tmp_path / "subs", {"dave": None})  # nothing to run: no worker is started
+    (tmp_path / "a-file").write_text("x")
+    target = tmp_path / "a-file" / "results.json"
+    proc = seqgrade("grade", "a1_rnn", subs, "--course", course, "--json", target)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr, proc.stderr
+    assert "results.json" in proc.stderr
+    assert "dave" in rows(course.parent / "gradebook.db")
