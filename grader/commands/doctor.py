@@ -162,7 +162,7 @@ def diagnose_cluster(address: str, course: str | None = None, sandbox: str = "au
                      timeout: float = CLUSTER_TIMEOUT_S) -> dict[str, list[dict]]:
     """worker address -> its findings, from one task pinned to each worker of the cluster."""
     try:
-        from distributed import Client, wait
+        from distributed import Client
     except ImportError as exc:
         raise UsageError("checking a Dask cluster needs Dask: pip install 'seqgrade[dask]'") from exc
     try:
@@ -177,15 +177,16 @@ def diagnose_cluster(address: str, course: str | None = None, sandbox: str = "au
         futures = {w: client.submit(diagnose, course, sandbox, workers=[w], allow_other_workers=False,
                                     pure=False, key=f"seqgrade-doctor-{i}-{time.time_ns()}")
                    for i, w in enumerate(workers)}
-        wait(list(futures.values()), timeout=timeout, return_when="ALL_COMPLETED")
+        deadline = time.monotonic() + timeout
         out = {}
         for w, fut in futures.items():
-            if fut.status == "finished":
-                out[w] = fut.result()
-            else:
-                why = repr(fut.exception()) if fut.status == "error" else f"no answer within {timeout:.0f} s"
-                out[w] = [asdict(Finding("worker", "fail", "no answer", why))]
+            try:
+                out[w] = fut.result(timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                out[w] = [asdict(Finding("worker", "fail", "no answer", f"no answer within {timeout:.0f} s"))]
                 fut.cancel()
+            except Exception as exc:  # the worker died or the task failed: report it, check the others
+                out[w] = [asdict(Finding("worker", "fail", "failed", f"{type(exc).__name__}: {exc}"))]
         return out
 
 
