@@ -42,14 +42,14 @@ INTRO_EN = """# {id} — {title}
 The test cells at the end are the checks, one cell per check with its points: the public ones run here
 on your code (nbgrader's *Validate* button runs them all); the hidden ones are empty in your copy and run
 when your instructor grades. All your code cells are graded together as one module, `{filename}`, in a
-sandbox: code that runs outside functions must not fail, and IPython magics are ignored."""
+sandbox: code outside functions must run quickly and without errors, and IPython magics are ignored."""
 
 INTRO_ZH = """# {id} — {title}
 
 **如何使用本笔记本。** 在标有 `YOUR CODE HERE` 的单元格中编写代码（替换每个 `raise NotImplementedError()`），
 不要改动任何名称和函数签名。请从上到下依次运行各单元格。末尾的测试单元格就是各项检查，每个单元格一项检查并标明分值：
 公开检查在这里直接检查你的代码（nbgrader 的 *Validate* 按钮会全部运行）；隐藏检查在你的副本中是空的，由教师评分时运行。
-你的所有代码单元格会合在一起作为一个模块 `{filename}` 在沙箱中评分：函数之外的代码不能出错，IPython 魔法命令会被忽略。"""
+你的所有代码单元格会合在一起作为一个模块 `{filename}` 在沙箱中评分：函数之外的代码必须能很快运行完且不出错，IPython 魔法命令会被忽略。"""
 
 CHECKS_INTRO = """## Checks · 检查
 
