@@ -302,20 +302,22 @@ def _failure_reason(exc: BaseException, retries: int) -> str:
     return f"grading failed on the cluster ({type(exc).__name__}: {str(exc)[:500]})"
 
 
-def grade_on_cluster(address: str, settings: dict, jobs: list["Job"], item: str,
-                     record: Callable[[SubmissionResult], None], *, retries: int = RETRIES,
-                     client=None) -> ClusterRun:
-    """Grade `jobs` on the Dask cluster at `address`; `record` gets each result as it arrives.
+def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
+                     record: Callable[[SubmissionResult], None], *, retries: int = RETRIES) -> ClusterRun:
+    """Grade `jobs` on a Dask cluster; `record` gets each result as it arrives.
 
-    `settings` is what a local grading worker gets (course, assignment, seed,
-    sandbox, hidden, limits). Pass `client` to use an existing
-    `distributed.Client` instead of connecting to `address`.
+    `address` is a scheduler address (tcp://host:8786, or anything Dask's
+    `Client` accepts, with TLS from Dask's config), or a connected
+    `distributed.Client` (e.g. dask-gateway's ``cluster.get_client()``),
+    which is used and left open. `settings` is what a local grading worker
+    gets (course, assignment, seed, sandbox, hidden, limits).
     """
     from .pool import crash_result
 
     expected = _expected_version(settings, item)
-    own = client is None
-    client = _connect(address) if own else client
+    own = isinstance(address, str)
+    client = _connect(address) if own else address
+    address = address if own else str(getattr(client.scheduler, "address", "the cluster"))
     run = ClusterRun(address=address)
     try:
         from distributed import as_completed

@@ -176,7 +176,8 @@ def test_a_submission_whose_workers_keep_dying_is_recorded_as_an_error(cluster, 
     t.start()
     try:
         with Gradebook(tmp_path / "gb.db") as gb:
-            run = grade_class(A1, folder, load_config(course), gb, _options(scheduler=cluster.scheduler_address))
+            # a connected Client works as well as an address (how dask-gateway users pass theirs)
+            run = grade_class(A1, folder, load_config(course), gb, _options(scheduler=client))
             stored = gb.result("a1_rnn", "doomed")
     finally:
         stop.set()
