@@ -80,6 +80,50 @@ def _parse_when(value: Any, where: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{where} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def _languages(value: Any, p: Path) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{p}: languages must be a list of language codes, e.g. [en, zh] (got {value!r})")
+    return list(value)
+
+
+def _due(value: Any, p: Path) -> dict[str, datetime]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{p}: due must map each assignment or quiz to a date, e.g. "
+                          f"'due: {{a1_rnn: 2026-10-01T23:59:00+00:00}}' (got {type(value).__name__})")
+    return {str(k): _parse_when(v, f"{p}: due.{k}") for k, v in value.items()}
+
+
+def _late_policy(value: Any, p: Path) -> LatePolicy:
+    if value is None:
+        return LatePolicy()
+    kinds = ("none", "zero", "per_hour", "per_day")
+    if not isinstance(value, dict) or value.get("kind", "none") not in kinds:
+        raise ConfigError(f"{p}: late_policy.kind must be one of {', '.join(kinds)}")
+    known = {"kind", "penalty", "cap", "grace_minutes"}
+    unknown = sorted(set(map(str, value)) - known)
+    if unknown:
+        raise ConfigError(f"{p}: late_policy has unknown key(s) {', '.join(unknown)}; "
+                          f"the keys are {', '.join(sorted(known))}")
+    numbers = {}
+    for key, lo, hi in (("penalty", 0.0, 1.0), ("cap", 0.0, 1.0), ("grace_minutes", 0.0, float("inf"))):
+        if key not in value:
+            continue
+        v = value[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            bound = f"between {lo:g} and {hi:g}" if hi != float("inf") else f">= {lo:g}"
+            raise ConfigError(f"{p}: late_policy.{key} must be a number {bound} (got {v!r})")
+        numbers[key] = float(v)
+    return LatePolicy(kind=value.get("kind", "none"), **numbers)
+
+
 def load_config(path: str | Path | None = None) -> CourseConfig:
     """Read the course config. Without a file, the defaults for the current folder."""
     p = Path(path) if path else DEFAULT_CONFIG
@@ -98,18 +142,16 @@ def load_config(path: str | Path | None = None) -> CourseConfig:
             raise ConfigError(f"{p}: expected a mapping of settings at the top level")
         base = p.resolve().parent
         root = (base / raw.get("root", "..")).resolve()
-        late = raw.get("late_policy") or {}
-        if not isinstance(late, dict) or late.get("kind", "none") not in ("none", "zero", "per_hour", "per_day"):
-            raise ConfigError(f"{p}: late_policy.kind must be one of none, zero, per_hour, per_day")
         cfg = CourseConfig(
             root=root,
             name=str(raw.get("name", CourseConfig.name)),
-            languages=list(raw.get("languages", ["en", "zh"])),
+            languages=_languages(raw.get("languages", ["en", "zh"]), p),
             secret=str(raw.get("secret", CourseConfig.secret)),
             gradebook=(base / raw["gradebook"]) if raw.get("gradebook") else root / "gradebook.db",
-            due={str(k): _parse_when(v, f"{p}: due.{k}") for k, v in (raw.get("due") or {}).items()},
-            late_policy=LatePolicy(**late),
-            submission_time=str(raw.get("submission_time", "mtime")),
+            due=_due(raw.get("due"), p),
+            late_policy=_late_policy(raw.get("late_policy"), p),
+            submission_time=_choice(raw.get("submission_time", "mtime"), ("mtime", "nbgrader"),
+                                    f"{p}: submission_time"),
             scheduler=raw.get("scheduler"),
             source=p.resolve(),
         )

@@ -7,10 +7,13 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Tests run in two xdist workers on two cores: one torch thread each, no oversubscription.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
-    """Every test starts from the same seed; one torch thread keeps forks safe."""
+    """Every test starts from the same seed."""
     torch.manual_seed(0)
     yield
 

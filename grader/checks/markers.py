@@ -26,10 +26,10 @@ def check(points: float = 1.0, description: str = "", timeout: float = DEFAULT_T
 
 
 def check_info(item) -> CheckInfo:
+    """The `check` marker's values for a collected item (defaults, and its docstring, without one)."""
+    doc = ((item.function.__doc__ or "").strip().splitlines() or [""])[0]
     m = item.get_closest_marker("seqgrade_check")
     if m is None:
-        return CheckInfo(description=(item.function.__doc__ or "").strip().splitlines()[0:1] and
-                         (item.function.__doc__ or "").strip().splitlines()[0] or "")
-    desc = m.kwargs.get("description") or ((item.function.__doc__ or "").strip().splitlines() or [""])[0]
-    return CheckInfo(points=float(m.kwargs.get("points", 1.0)), description=desc,
+        return CheckInfo(description=doc)
+    return CheckInfo(points=float(m.kwargs.get("points", 1.0)), description=m.kwargs.get("description") or doc,
                      timeout=float(m.kwargs.get("timeout", DEFAULT_TIMEOUT_S)))

@@ -67,6 +67,9 @@ class GradingPlugin:
     _outcomes: dict = field(default_factory=dict)
 
     # -- collection --------------------------------------------------------
+    def pytest_configure(self, config) -> None:
+        config.addinivalue_line("markers", "seqgrade_check(points, description, timeout): a graded check")
+
     def pytest_collection_modifyitems(self, session, config, items) -> None:
         names: dict[str, str] = {}
         for item in items:

@@ -38,6 +38,11 @@ def check(assignment, path, sandbox, verbose, course_path):
     a = get_assignment(assignment)
     cfg = open_course(course_path)
     path = path or a.starter_dir(cfg) / a.filename
+    if path.is_dir():
+        if (path / a.filename).is_file():
+            path = path / a.filename
+        else:
+            raise UsageError(f"{path} is a folder without {a.filename}: give the path of your {a.filename}")
     if not path.is_file():
         raise UsageError(f"{path} does not exist: give the path of your {a.filename}")
     try:

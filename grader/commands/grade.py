@@ -72,8 +72,15 @@ def grade(assignment, submissions_dir, json_path, workers, regrade, seed, sandbo
             if state["bar"] is not None:
                 state["bar"].__exit__(None, None, None)
     if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(run.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        try:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(run.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        except OSError as exc:
+            from ..errors import UsageError
+
+            raise UsageError(f"cannot write the JSON results to {json_path}: {exc.strerror}. Every result is "
+                             "in the gradebook: run `seqgrade export --format json` or grade again with "
+                             "another --json path (unchanged submissions are not graded again).") from exc
     if not quiet:
         rows = []
         for r in run.results:

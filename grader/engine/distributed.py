@@ -242,15 +242,25 @@ def grade_one(settings: dict, job: dict, checks_version: str = "") -> dict:
     """
     from distributed import get_worker
 
+    here = get_worker().address
     pool = _pool()
-    grader = pool.acquire(settings, checks_version)
+    try:
+        grader = pool.acquire(settings, checks_version)
+    except (GraderDied, TimeoutError, SeqgradeError) as exc:  # this worker's set-up, not the submission
+        err = SeqgradeError(f"the grading process cannot start on the Dask worker {here}: {exc}")
+        err.exit_code = getattr(exc, "exit_code", 1)
+        raise err from None
     try:
         result = grader.grade(job)
     except TimeoutError as exc:  # a rerun would hang the same way: record it, do not retry
         result = _error_result(job, settings["assignment"], f"{exc}; stopped")
+    except SeqgradeError as exc:
+        err = SeqgradeError(f"the grading process on the Dask worker {here} failed: {exc}")
+        err.exit_code = exc.exit_code
+        raise err from None
     finally:
         pool.release(grader)
-    result["worker"] = get_worker().address  # not a SubmissionResult field: from_dict drops it
+    result["worker"] = here  # not a SubmissionResult field: from_dict drops it
     return result
 
 
@@ -355,7 +365,9 @@ def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
                 elif fut.status == "error":
                     exc = fut.exception()
                     if isinstance(exc, SeqgradeError):  # the worker cannot grade at all
-                        err = SeqgradeError(f"a Dask worker cannot grade {item}: {exc}")
+                        err = SeqgradeError(f"{exc}\n(fix that worker, check it with `seqgrade doctor "
+                                            f"--scheduler {address}`, then run this again: what was graded "
+                                            f"so far is kept)")
                         err.exit_code = exc.exit_code
                         raise err from exc
                     reason = _failure_reason(exc, retries)

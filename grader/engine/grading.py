@@ -8,6 +8,7 @@ with `regrade=True`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,8 +82,15 @@ def late_penalty(cfg: CourseConfig, item: str, submitted_at: str | None) -> floa
     return cfg.late_policy.fraction(late) if late > 0 else 0.0
 
 
+def grading_key(job: Job) -> str:
+    """What identifies a submission's content; for one that could not be read, its error."""
+    if job.content_hash:
+        return job.content_hash
+    return "error:" + hashlib.sha256(job.error.encode("utf-8")).hexdigest()[:32]
+
+
 def _unreadable(job: Job, a: Assignment, version: str, max_score: float) -> SubmissionResult:
-    return SubmissionResult(student=job.student, item=a.id, error=job.error, content_hash=job.content_hash,
+    return SubmissionResult(student=job.student, item=a.id, error=job.error, content_hash=grading_key(job),
                             checks_version=version, submitted_at=job.submitted_at, max_score=max_score,
                             checks=[CheckResult("submission", 0.0, 0.0, "error", "public", job.error)])
 
@@ -105,15 +113,14 @@ def grade_class(
     kept: dict[str, SubmissionResult] = {}
     for job in jobs:
         key = gradebook.graded_key(a.id, job.student)
-        if (not options.regrade and key is not None and job.content_hash
-                and key.content_hash == job.content_hash and key.checks_version == version):
+        if (not options.regrade and key is not None
+                and key.content_hash == grading_key(job) and key.checks_version == version):
             kept[job.student] = gradebook.result(a.id, job.student)
             run.skipped += 1
         else:
             todo.append(job)
     if on_start:
         on_start(len(todo), run.skipped)
-    previous_max = max((r.max_score for r in kept.values()), default=0.0)
 
     def record(result: SubmissionResult) -> None:
         result.checks_version = version
@@ -125,9 +132,13 @@ def grade_class(
             on_result(result)
 
     readable = [j for j in todo if j.source is not None]
-    for job in todo:
-        if job.source is None:
-            record(_unreadable(job, a, version, previous_max))
+    unreadable = [j for j in todo if j.source is None]
+    if unreadable:
+        from ..checks.inventory import list_checks
+
+        expected_max = sum(c.points for c in list_checks(a, cfg, hidden=options.hidden))
+        for job in unreadable:
+            record(_unreadable(job, a, version, expected_max))
     if readable:
         policy = resolve_policy(options.sandbox)  # warn once here, not in every worker
         settings = {"course": str(cfg_path(cfg)) if cfg_path(cfg) else None, "assignment": a.id,
@@ -140,12 +151,6 @@ def grade_class(
         else:
             workers = options.workers or os.cpu_count() or 1
             WorkerPool(settings, min(workers, len(readable))).run(readable, a.id, record)
-    # results that could not run any check borrow the assignment's maximum
-    max_score = max((r.max_score for r in kept.values()), default=0.0)
-    for r in kept.values():
-        if r.max_score == 0.0 and max_score:
-            r.max_score = max_score
-            gradebook.record(r)
     run.results = [kept[j.student] for j in jobs if j.student in kept]
     return run
 

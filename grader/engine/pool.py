@@ -38,7 +38,8 @@ class _Worker:
 
 
 def crash_result(job: Job, item: str, reason: str) -> SubmissionResult:
-    return SubmissionResult(student=job.student, item=item, content_hash=job.content_hash,
+    # no content hash: a submission lost to a crash is graded again on the next run
+    return SubmissionResult(student=job.student, item=item, content_hash="",
                             submitted_at=job.submitted_at, error=reason,
                             checks=[CheckResult("grading", 0.0, 0.0, "error", "public", reason)])
 

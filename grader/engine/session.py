@@ -80,21 +80,41 @@ def run_session(
         checks_version=version_of_checks(assignment, cfg, hidden),
         budget_s=budget_s, timeout_cap=timeout_cap,
     )
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    args = [str(p) for p in paths] + [
+    try:
+        _run_pytest(assignment, paths, cfg, plugin, quiet)
+    finally:
+        if own_sandbox:
+            sandbox.close()
+    return plugin
+
+
+def pytest_args(paths: list[Path], cfg: CourseConfig) -> list[str]:
+    """pytest over the check folders only: no plugin autoloading, no conftest, no cache."""
+    return [str(p) for p in paths] + [
         "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest", "-p", "no:junitxml",
         "-p", "no:pastebin", "-p", "no:nose", "-p", "no:legacypath", "-p", "no:logging",
         "--noconftest", "--import-mode=importlib", "-s", "-q", "-c", os.devnull,
         "--rootdir", str(cfg.root), "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
+
+
+def _run_pytest(assignment: Assignment, paths: list[Path], cfg: CourseConfig, plugin: GradingPlugin,
+                quiet: bool, extra: tuple[str, ...] = ()) -> None:
+    import pytest
+
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
-            code = pytest.main(args, plugins=[plugin])
-    finally:
-        if own_sandbox:
-            sandbox.close()
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        code = pytest.main(pytest_args(paths, cfg) + list(extra), plugins=[plugin])
     if plugin.collection_errors or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         detail = "\n".join(plugin.collection_errors) or out.getvalue()[-3000:]
         raise ConfigError(f"the checks of {assignment.id} could not run:\n{detail}")
+
+
+def collect_checks(assignment: Assignment, cfg: CourseConfig, hidden: bool = True) -> GradingPlugin:
+    """The assignment's checks as pytest collects them (names, points, visibility), running none."""
+    paths = check_paths(assignment, cfg, hidden)
+    plugin = GradingPlugin(item_name=assignment.id, jobs=[], sandbox=None, reference=None, seed=0,
+                           on_result=lambda r: None, hidden_roots=(assignment.hidden_checks(cfg).resolve(),))
+    _run_pytest(assignment, paths, cfg, plugin, quiet=True, extra=("--collect-only",))
     return plugin

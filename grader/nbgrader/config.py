@@ -115,7 +115,7 @@ def read_manifest(course_dir: Path) -> Manifest:
 
 
 def load_nbgrader_config(course_dir: Path):
-    """nbgrader's configuration as its commands see it from `course_dir`: Jupyter's config folders, then the course's."""
+    """nbgrader's configuration as its commands see it in `course_dir`: Jupyter's folders, then the course's."""
     from jupyter_core.paths import jupyter_config_path
     from traitlets.config import Config
     from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader

@@ -129,12 +129,29 @@ class Encoder:
         return {"$obj": f"{type(v).__module__}.{type(v).__qualname__}"}
 
 
+MAX_DEPTH = 64
+
+
 def decode(obj: Any, tensors: dict[str, torch.Tensor], resolve_ref=None) -> Any:
-    """Rebuild a nested value; `resolve_ref(Ref)` maps handles (None keeps them as Ref)."""
+    """Rebuild a nested value; `resolve_ref(Ref)` maps handles (None keeps them as Ref).
+
+    Anything malformed raises `WireError`, whatever its shape.
+    """
+    try:
+        return _decode(obj, tensors, resolve_ref, 0)
+    except WireError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+        raise WireError(f"malformed value ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def _decode(obj: Any, tensors: dict[str, torch.Tensor], resolve_ref, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, list):
-        return [decode(x, tensors, resolve_ref) for x in obj]
+        return [_decode(x, tensors, resolve_ref, depth + 1) for x in obj]
     if not isinstance(obj, dict) or len(obj) == 0:
         raise WireError(f"malformed value {str(obj)[:80]}")
     if "$t" in obj:
@@ -146,9 +163,13 @@ def decode(obj: Any, tensors: dict[str, torch.Tensor], resolve_ref=None) -> Any:
             return GradInput(t)
         return t
     if "$tuple" in obj:
-        return tuple(decode(x, tensors, resolve_ref) for x in obj["$tuple"])
+        if not isinstance(obj["$tuple"], list):
+            raise WireError("malformed tuple")
+        return tuple(_decode(x, tensors, resolve_ref, depth + 1) for x in obj["$tuple"])
     if "$dict" in obj:
-        return {str(k): decode(x, tensors, resolve_ref) for k, x in obj["$dict"]}
+        if not isinstance(obj["$dict"], list) or not all(isinstance(p, list) and len(p) == 2 for p in obj["$dict"]):
+            raise WireError("malformed dict")
+        return {str(k): _decode(x, tensors, resolve_ref, depth + 1) for k, x in obj["$dict"]}
     if "$f" in obj:
         return float(obj["$f"])
     if "$dtype" in obj:
@@ -181,6 +202,8 @@ def unpack_body(data: bytes, blob: bytes) -> tuple[dict, dict[str, torch.Tensor]
         header = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WireError(f"malformed frame: {exc}") from None
+    except RecursionError:
+        raise WireError("malformed frame: JSON nested too deeply") from None
     if not isinstance(header, dict):
         raise WireError("malformed frame: the header is not an object")
     tensors: dict[str, torch.Tensor] = {}
