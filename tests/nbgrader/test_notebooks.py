@@ -60,7 +60,8 @@ def test_split_module_keeps_every_statement(assignment_id):
 
 
 def test_split_module_gives_each_definition_to_write_its_own_cell():
-    source = "import torch\n\n\n# -- section\n\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n\nX = 2\n"
+    source = ("import torch\n\n\n# -- section\n\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n"
+              "    ### END SOLUTION\n\n\nX = 2\n")
     chunks = split_module(source, "m.py")
     assert [(c.solution, c.names) for c in chunks] == [(False, ()), (True, ("f",)), (False, ())]
     assert chunks[1].code.startswith("# -- section")
@@ -88,7 +89,8 @@ def test_source_notebook_passes_nbgraders_validation(a1):
 def test_one_test_cell_per_check_named_and_scored_like_it(a1):
     """After a 0-point setup cell per kind of check, is each check one locked test cell with its points?"""
     _, checks, nb = a1
-    got = [(c.metadata.nbgrader.grade_id, c.metadata.nbgrader.points, c.metadata.nbgrader.locked) for c in _test_cells(nb)]
+    got = [(c.metadata.nbgrader.grade_id, c.metadata.nbgrader.points, c.metadata.nbgrader.locked)
+           for c in _test_cells(nb)]
     public = [(c.name, c.points, True) for c in checks if c.visibility == "public"]
     hidden = [(c.name, c.points, True) for c in checks if c.visibility == "hidden"]
     assert public and hidden
@@ -237,7 +239,8 @@ def test_quiz_notebook_answers_are_read_as_the_key():
     from nbgrader.nbgraderformat import MetadataValidator
 
     MetadataValidator().validate_nb(copy.deepcopy(nb))
-    assert [c.metadata.nbgrader.grade_id for c in _test_cells(nb)] == [cells.SETUP_QUIZ, *(q.id for q in quiz.questions)]
+    grade_ids = [c.metadata.nbgrader.grade_id for c in _test_cells(nb)]
+    assert grade_ids == [cells.SETUP_QUIZ, *(q.id for q in quiz.questions)]
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"seqgrade-quiz-{os.getpid()}.ipynb"
     try:
         nbformat.write(nb, tmp)

@@ -60,7 +60,8 @@ def test_quiz_round_trip(tmp_path_factory):
     run([BIN / "seqgrade", "nbgrader", "init", course, "--course", REPO / "course" / "course.yaml",
          "--quiz", QUIZ, "--exchange", top / "exchange"], REPO, home)
     run([BIN / "nbgrader", "generate_assignment", QUIZ], course, home)
-    quiz = load_quiz(REPO / "course" / "quizzes" / f"{QUIZ}.yaml", load_config(REPO / "course" / "course.yaml").languages)
+    languages = load_config(REPO / "course" / "course.yaml").languages
+    quiz = load_quiz(REPO / "course" / "quizzes" / f"{QUIZ}.yaml", languages)
     multiple = next(q for q in quiz.questions if isinstance(q, MultipleChoice) and len(q.correct_ids) > 1)
     single = next(q for q in quiz.questions if isinstance(q, SingleChoice))
     wrong = next(o.id for o in single.options if not o.correct)
