@@ -36,10 +36,9 @@ def item_function(item_name: str) -> str:
 def collect_checks(assignment: Assignment, cfg: CourseConfig) -> list[NotebookCheck]:
     """The assignment's checks, public first, then hidden (file order within each)."""
     from ..checks.markers import check_info
-    from ..engine.session import run_session
+    from ..engine.session import collect_checks as collect
 
-    hidden = assignment.hidden_checks(cfg).is_dir()
-    plugin = run_session(assignment, [], lambda result: None, cfg=cfg, hidden=hidden, seed=0)
+    plugin = collect(assignment, cfg, hidden=assignment.hidden_checks(cfg).is_dir())
     grouped: dict[str, list] = {}
     for item in plugin.items:
         grouped.setdefault(getattr(item, "originalname", item.name), []).append(item)
