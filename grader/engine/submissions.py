@@ -22,7 +22,10 @@ NBGRADER_TIMESTAMP = "timestamp.txt"
 
 
 def notebook_to_module(text: str, name: str) -> str:
-    """The code cells of a notebook as one module; IPython magics and shell lines commented out."""
+    """The code cells of a notebook as one module; IPython magics and shell lines commented out.
+
+    nbgrader's autograder test cells are left out: they hold the course's checks, not student code.
+    """
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -34,6 +37,9 @@ def notebook_to_module(text: str, name: str) -> str:
     for i, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        nbg = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if isinstance(nbg, dict) and nbg.get("grade") and not nbg.get("solution"):
+            continue  # an nbgrader test cell: the checks are the grader's, not part of the module
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
         lines = []
