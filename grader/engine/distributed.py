@@ -180,7 +180,6 @@ class GraderPool(WorkerPlugin):
         self._lock = threading.Lock()
         self._idle: list[_Grader] = []
         self._all: list[_Grader] = []
-        self.started = 0  # grading processes started on this worker, for tests and doctor
 
     def acquire(self, settings: dict, checks_version: str = "") -> _Grader:
         """An idle grading process for these settings and checks, or a new one."""
@@ -200,7 +199,6 @@ class GraderPool(WorkerPlugin):
         if grader is None:
             grader = _Grader.start(key, settings)
             with self._lock:
-                self.started += 1
                 self._all = [g for g in self._all if g.alive] + [grader]
         return grader
 

@@ -17,6 +17,10 @@ from grader.gradebook import Gradebook
 from .conftest import SEED
 
 
+# One pytest-xdist process runs them all (with --dist loadgroup): they share one LocalCluster.
+pytestmark = pytest.mark.xdist_group("dask_cluster")
+
+
 @pytest.fixture(scope="module")
 def no_bwrap_cluster():
     from distributed import LocalCluster

@@ -30,6 +30,10 @@ from .conftest import SEED, grading_processes, is_alive, worker_pids
 A1 = get_assignment("a1_rnn")
 
 
+# One pytest-xdist process runs them all (with --dist loadgroup): they share one LocalCluster.
+pytestmark = pytest.mark.xdist_group("dask_cluster")
+
+
 def _options(**kw) -> GradeOptions:
     return GradeOptions(seed=SEED, **kw)
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
 from grader.commands.doctor import compare
 
 from .conftest import N_WORKERS
+
+
+# One pytest-xdist process runs them all (with --dist loadgroup): they share one LocalCluster.
+pytestmark = pytest.mark.xdist_group("dask_cluster")
 
 
 def _row(lines: list[str], name: str) -> list[str]:
