@@ -72,7 +72,7 @@ def main() -> None:
         rows = [grade(args.assignment, subs, work, "local pool", ["-j", str(args.workers)])]
         start = time.perf_counter()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=40) as cluster:
+                          dashboard_address=":0", silence_logs=40) as cluster:
             up = time.perf_counter() - start
             sched = ["--scheduler", cluster.scheduler_address, "--regrade"]
             rows.append(grade(args.assignment, subs, work, f"LocalCluster x{args.workers}", sched))

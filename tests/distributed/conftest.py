@@ -92,7 +92,7 @@ def cluster():
 
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         with LocalCluster(n_workers=N_WORKERS, threads_per_worker=1, processes=True,
-                          dashboard_address=None, worker_dashboard_address=None) as c:
+                          dashboard_address=":0") as c:
             yield c
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("dask_cluster")
 def no_bwrap_cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env={"PATH": "/nonexistent"}) as c:
         yield c
 
