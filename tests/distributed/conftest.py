@@ -68,7 +68,7 @@ def mixed(reference) -> dict[str, str]:
         # the input projection is cut from autograd: values right, gradients wrong
         "buggy_detached": reference.replace(PROJECTION, PROJECTION.replace(".t())", ".t()).detach()")),
         "buggy_syntax": reference + "\n\ndef broken(:\n    pass\n",
-        "hostile_exit": "import os\nos._exit(3)\n" + reference,
+        "hostile_exit": reference + "\nimport os\n\nos._exit(3)  # at import, after defining everything\n",
         "hostile_loop": reference + LOOP,
     }
 
