@@ -306,7 +306,7 @@ def _failure_reason(exc: BaseException, retries: int) -> str:
                 "scheduler gave up after the allowed number of tries (distributed.scheduler.allowed-failures); "
                 "the rest of the class was graded")
     if isinstance(exc, GraderDied):
-        return f"the grading process died {retries + 1} times on this submission; the last time: {exc}"
+        return f"the grading process died on each of {retries + 1} tries at this submission; the last time: {exc}"
     return f"grading failed on the cluster ({type(exc).__name__}: {str(exc)[:500]})"
 
 

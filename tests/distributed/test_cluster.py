@@ -84,6 +84,7 @@ def cluster_run(local_started, mixed_class, course, cluster, client, tmp_path_fa
         if len(events["order"]) != 1:
             return
         busy = {addr: keys for addr, keys in client.processing().items() if keys}
+        assert busy, "no task in flight after the first result: nothing to kill"
         pids = worker_pids(cluster)
         # the busiest worker dies outright (as if out of memory); its tasks must run elsewhere
         victim = max(busy, key=lambda a: len(busy[a]))
