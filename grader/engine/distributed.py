@@ -150,14 +150,14 @@ class _Grader:
         self.graded += 1
         return msg["result"]
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()  # end of jobs: it closes its sandbox and exits
             except OSError:
                 pass
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=wait_s)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -210,8 +210,14 @@ class GraderPool(WorkerPlugin):
     def teardown(self, worker) -> None:
         with self._lock:
             everyone, self._idle, self._all = self._all, [], []
-        for g in everyone:  # a busy one finishes its submission first (up to 5 s), then goes
-            g.close()
+        for g in everyone:  # end of jobs for all at once; then 5 s in all to exit before being killed
+            try:
+                g.proc.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5.0
+        for g in everyone:
+            g.close(wait_s=max(0.0, deadline - time.monotonic()))
 
 
 def _pool() -> GraderPool:
