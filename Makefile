@@ -23,7 +23,7 @@ demo: system-deps $(STAMP)
 	$(BIN)/seqgrade demo --out demo-out
 
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/seqgrade release --starter-only

@@ -34,7 +34,7 @@ class GradeOptions:
     sandbox: str = "auto"
     hidden: bool = True
     limits: Limits = field(default_factory=Limits)
-    scheduler: str | None = None  # a Dask scheduler address: grade on that cluster
+    scheduler: object = None  # a Dask scheduler address (or a distributed.Client): grade on that cluster
 
 
 @dataclass
@@ -123,7 +123,8 @@ def grade_class(
         on_start(len(todo), run.skipped)
 
     def record(result: SubmissionResult) -> None:
-        result.checks_version = version
+        # keep the version the worker graded with: checks changed mid-run are graded again next run
+        result.checks_version = result.checks_version or version
         result.late_penalty = late_penalty(cfg, a.id, result.submitted_at)
         gradebook.record(result)
         kept[result.student] = result
@@ -140,8 +141,10 @@ def grade_class(
         for job in unreadable:
             record(_unreadable(job, a, version, expected_max))
     if readable:
-        policy = resolve_policy(options.sandbox)  # warn once here, not in every worker
-        settings = {"course": str(cfg_path(cfg)) if cfg_path(cfg) else None, "assignment": a.id,
+        # Locally the sandbox is chosen (and a missing bubblewrap warned about) once, here; on a
+        # cluster each worker chooses for itself: the client may lack bubblewrap where workers have it.
+        policy = options.sandbox if options.scheduler else resolve_policy(options.sandbox)
+        settings = {"course": str(cfg.source) if cfg.source else None, "assignment": a.id,
                     "seed": run.seed, "sandbox": policy, "hidden": options.hidden,
                     "limits": options.limits.as_dict()}
         if options.scheduler:
@@ -154,6 +157,3 @@ def grade_class(
     run.results = [kept[j.student] for j in jobs if j.student in kept]
     return run
 
-
-def cfg_path(cfg: CourseConfig) -> Path | None:
-    return getattr(cfg, "source", None)

@@ -94,6 +94,7 @@ def pytest_args(paths: list[Path], cfg: CourseConfig) -> list[str]:
         "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest", "-p", "no:junitxml",
         "-p", "no:pastebin", "-p", "no:nose", "-p", "no:legacypath", "-p", "no:logging",
         "--noconftest", "--import-mode=importlib", "-s", "-q", "-c", os.devnull,
+        "--tb=line",  # students read our messages, never pytest's tracebacks; long ones cost 0.2 s a failure
         "--rootdir", str(cfg.root), "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -35,7 +36,18 @@ def _jobs(stream, out):
         yield Job(**msg["job"])
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the process that started us dies (a Dask worker, the pool)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    _die_with_parent()
     out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything printed from here on goes to stderr
     sys.stdout = sys.stderr
