@@ -7,7 +7,7 @@ Per assignment, five students:
   dave  correct, handed in as a notebook (with a markdown cell and an IPython magic)
   erin   correct, but late (the demo stamps erin's files after the due date)
 
-    .venv/bin/python scripts/build_demo_examples.py
+    .venv/bin/python scripts/build_demo_examples.py [OUT]   (default: course/examples/submissions)
 """
 
 from __future__ import annotations
@@ -67,10 +67,9 @@ def notebook(source: str, title: str) -> dict:
             "nbformat": 4, "nbformat_minor": 5}
 
 
-def main() -> None:
+def build(out: Path) -> None:
     import importlib
 
-    out = REPO / "course" / "examples" / "submissions"
     shutil.rmtree(out, ignore_errors=True)
     for a in ASSIGNMENTS.values():
         ref = (REPO / "solutions" / a.filename).read_text(encoding="utf-8")
@@ -87,6 +86,11 @@ def main() -> None:
             d = out / a.id / student
             d.mkdir(parents=True, exist_ok=True)
             (d / name).write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "course" / "examples" / "submissions"
+    build(out)
     print(f"wrote {out}")
 
 
