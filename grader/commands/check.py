@@ -30,10 +30,8 @@ def check(assignment, path, sandbox, verbose, course_path):
     import warnings
 
     from ..catalog import get_assignment
-    from ..checks.plugin import Job
-    from ..engine.session import run_session
-    from ..engine.submissions import notebook_to_module
     from ..errors import UsageError
+    from ..sandbox import launcher
 
     a = get_assignment(assignment)
     cfg = open_course(course_path)
@@ -50,6 +48,8 @@ def check(assignment, path, sandbox, verbose, course_path):
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     if path.suffix == ".ipynb":
+        from ..engine.submissions import notebook_to_module
+
         try:
             text = notebook_to_module(text, str(path))
         except ValueError as exc:
@@ -57,8 +57,19 @@ def check(assignment, path, sandbox, verbose, course_path):
     results = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run_session(a, [Job("you", a.module, text, filename=str(path))], results.append, cfg=cfg,
-                    hidden=False, sandbox_policy=sandbox)
+        policy = launcher.resolve_policy(sandbox)
+        launched = launcher.launch(policy)  # the sandbox imports torch while this process does too
+        from ..checks.plugin import Job
+        from ..engine.session import run_session
+        from ..sandbox.client import Sandbox
+
+        sb = Sandbox(policy)
+        sb.adopt(launched)
+        try:
+            run_session(a, [Job("you", a.module, text, filename=str(path))], results.append, cfg=cfg,
+                        hidden=False, sandbox=sb)
+        finally:
+            sb.close()
     for w in caught:
         click.secho(f"warning: {w.message}", fg="yellow", err=True)
     r = results[0]

@@ -15,16 +15,13 @@ import signal
 import sys
 import traceback
 
-from ..catalog import get_assignment
-from ..checks.plugin import Job
-from ..config import load_config
 from ..errors import SeqgradeError
-from ..sandbox.client import Sandbox
-from ..sandbox.launcher import Limits
-from .session import run_session
+from ..sandbox import launcher
 
 
 def _jobs(stream, out):
+    from ..checks.plugin import Job
+
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
     for line in stream:
@@ -53,10 +50,18 @@ def main() -> int:
     sys.stdout = sys.stderr
     settings = json.loads(sys.stdin.readline())
     try:
+        # Start the sandbox before importing torch here: the two imports overlap.
+        policy = launcher.resolve_policy(settings.get("sandbox", "auto"))
+        launched = launcher.launch(policy)
+        from ..catalog import get_assignment
+        from ..config import load_config
+        from ..sandbox.client import Sandbox
+        from .session import run_session
+
         cfg = load_config(settings.get("course"))
         assignment = get_assignment(settings["assignment"])
-        sandbox = Sandbox(settings.get("sandbox", "auto"), Limits(**settings.get("limits", {})))
-        sandbox.launch()
+        sandbox = Sandbox(policy, launcher.Limits(**settings.get("limits", {})))
+        sandbox.adopt(launched)
 
         def emit(result):
             out.write(json.dumps({"result": result.to_dict()}) + "\n")

@@ -230,25 +230,11 @@ class Sandbox:
 
     def launch(self) -> None:
         """Start the zygote without waiting: its torch import overlaps whatever the caller does next."""
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fd = child.fileno()
-        python = sys.executable
-        if self.policy == "bwrap":
-            cmd = launcher.bwrap_command(python, fd)
-            env = {"PATH": "/usr/bin:/bin"}
-        else:
-            cmd = launcher.bare_command(python, fd)
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
-                   "HOME": os.environ.get("HOME", "/tmp")}
-        try:
-            self._proc = subprocess.Popen(cmd, pass_fds=(fd,), env=env, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                          start_new_session=True)
-        except OSError as exc:
-            raise SandboxError(f"cannot start the sandbox ({cmd[0]}): {exc}") from exc
-        child.close()
-        self._ctl = parent
-        self._ready = False
+        self.adopt(launcher.launch(self.policy))
+
+    def adopt(self, launched: launcher.Launched) -> None:
+        """Use a zygote started earlier by `launcher.launch` (with this sandbox's policy)."""
+        self._proc, self._ctl, self._ready = launched.proc, launched.control, False
 
     def wait_ready(self) -> None:
         if self._ready:

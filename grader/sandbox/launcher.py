@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import warnings
@@ -39,6 +40,40 @@ class Limits:
     def as_dict(self) -> dict:
         return {"cpu_s": self.cpu_s, "mem_mb": self.mem_mb, "nproc": self.nproc,
                 "fsize_mb": self.fsize_mb}
+
+
+@dataclass
+class Launched:
+    """A zygote that was started but not yet waited for."""
+
+    proc: subprocess.Popen
+    control: socket.socket
+
+
+def launch(policy: str) -> Launched:
+    """Start a zygote under `policy` ("bwrap" or "none") without waiting for it.
+
+    Needs no torch in the caller: a command can start its sandbox first, so the
+    zygote's own `import torch` overlaps the caller's.
+    """
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    fd = child.fileno()
+    if policy == "bwrap":
+        cmd = bwrap_command(sys.executable, fd)
+        env = {"PATH": "/usr/bin:/bin"}
+    else:
+        cmd = bare_command(sys.executable, fd)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
+               "HOME": os.environ.get("HOME", "/tmp")}
+    try:
+        proc = subprocess.Popen(cmd, pass_fds=(fd,), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        parent.close()
+        raise SandboxError(f"cannot start the sandbox ({cmd[0]}): {exc}") from exc
+    finally:
+        child.close()
+    return Launched(proc, parent)
 
 
 def bwrap_path() -> str | None:
