@@ -18,7 +18,7 @@ def nbgrader() -> None:
     """Run the course on nbgrader (JupyterHub): notebooks in, nbgrader's gradebook out.
 
     \b
-    Instructor workflow (see docs/deployment-jupyterhub.md):
+    Example: the instructor workflow (see docs/deployment-jupyterhub.md):
       seqgrade nbgrader init course-nb                 # source notebooks + nbgrader_config.py
       cd course-nb
       nbgrader generate_assignment a1_rnn
