@@ -105,8 +105,10 @@ def bwrap_command(python: str, control_fd: int) -> list[str]:
             cmd += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             cmd += ["--ro-bind", str(p), str(p)]
-    cmd += ["--ro-bind", "/etc", "/etc"]
-    made: set[Path] = set()
+    # The private /tmp first: Python or the venv may live under /tmp (a CI checkout), and a
+    # tmpfs mounted after their binds would hide them.
+    cmd += ["--ro-bind", "/etc", "/etc", "--tmpfs", "/tmp"]
+    made: set[Path] = {Path("/tmp")}
     for tree in (base, prefix):
         if str(tree).startswith("/usr/"):
             continue
@@ -119,7 +121,7 @@ def bwrap_command(python: str, control_fd: int) -> list[str]:
     cmd += [
         "--perms", "0755", "--dir", "/opt",
         "--ro-bind", str(HARNESS_DIR), SANDBOX_HARNESS_DIR,
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--proc", "/proc", "--dev", "/dev",
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--die-with-parent", "--new-session",
         "--clearenv",
