@@ -63,3 +63,24 @@ class Draw:
             else:
                 state[name] = value.clone()
         return state
+
+
+def check_draw(seed: int, check_id: str) -> Draw:
+    """The `draw` fixture of one check in one run."""
+    return Draw(derive_seed(seed, check_id))
+
+
+def once_for(cache: dict, seed: int, check_id: str):
+    """The `once` fixture: ``once(fn, key="")`` is ``fn(draw)``, computed once per run and cached.
+
+    The grader's pytest plugin and the nbgrader in-kernel runner both use this,
+    so both paths draw the same cases from the same seed.
+    """
+
+    def once(fn, key: str = ""):
+        k = (check_id, key)
+        if k not in cache:
+            cache[k] = fn(Draw(derive_seed(seed, check_id, "once", key)))
+        return cache[k]
+
+    return once

@@ -22,7 +22,7 @@ from ..results import CheckResult, SubmissionResult
 from ..sandbox.client import (CallTimeout, ChildDied, ProtocolViolation, Sandbox, SubmissionFault,
                               SubmissionRaised)
 from .compare import CheckFailed
-from .draw import Draw, derive_seed
+from .draw import Draw, check_draw, once_for
 from .markers import check_info
 from .submission import ImportFailed, Submission
 
@@ -200,20 +200,12 @@ class GradingPlugin:
 
     @pytest.fixture
     def draw(self, request) -> Draw:
-        return Draw(derive_seed(self.seed, request.node.nodeid))
+        return check_draw(self.seed, request.node.nodeid)
 
     @pytest.fixture
     def once(self, request):
         """``once(fn, key="")`` -> fn(Draw) computed once per check (and key) per run."""
-        nodeid = request.node.nodeid
-
-        def once(fn, key: str = ""):
-            k = (nodeid, key)
-            if k not in self._cache:
-                self._cache[k] = fn(Draw(derive_seed(self.seed, nodeid, "once", key)))
-            return self._cache[k]
-
-        return once
+        return once_for(self._cache, self.seed, request.node.nodeid)
 
 
 def checks_version(paths: Iterable[Path]) -> str:

@@ -255,7 +255,6 @@ class KernelChecks:
     # -- running -------------------------------------------------------------
     def run(self, name: str, namespace: dict) -> Outcome:
         """Run check `name` (every parameter set) on the definitions in `namespace` (the notebook's globals)."""
-        from ..checks.draw import Draw, derive_seed
         from ..checks.markers import check_info
 
         entry = self.meta.get("checks", {}).get(name, {})
@@ -269,7 +268,7 @@ class KernelChecks:
         outcome = Outcome(name=name, points=float(entry.get("points", info.points * len(sets))))
         wanted = [p for p in inspect.signature(fn).parameters]
         for params, label in sets:
-            status, message = self._run_one(fn, name, label, params, wanted, namespace, Draw, derive_seed)
+            status, message = self._run_one(fn, name, label, params, wanted, namespace)
             if status == "passed":
                 outcome.score += info.points
             else:
@@ -278,7 +277,8 @@ class KernelChecks:
         outcome.score = min(outcome.score, outcome.points)
         return outcome
 
-    def _run_one(self, fn, name, label, params, wanted, namespace, Draw, derive_seed) -> tuple[str, str]:
+    def _run_one(self, fn, name, label, params, wanted, namespace) -> tuple[str, str]:
+        from ..checks.draw import check_draw, once_for
         from ..checks.submission import Submission
 
         module = self.meta.get("module", "submission")
@@ -294,9 +294,9 @@ class KernelChecks:
                 elif arg == "ref":
                     kwargs[arg] = self.reference()
                 elif arg == "draw":
-                    kwargs[arg] = Draw(derive_seed(self.seed, nodeid))
+                    kwargs[arg] = check_draw(self.seed, nodeid)
                 elif arg == "once":
-                    kwargs[arg] = self._once(nodeid, Draw, derive_seed)
+                    kwargs[arg] = once_for(self._cache, self.seed, nodeid)
                 else:
                     return "error", f"the check needs the fixture {arg!r}, which notebooks do not provide"
             with _quiet_stderr():
@@ -308,15 +308,6 @@ class KernelChecks:
             return _classify(exc, module)
         finally:
             sub.close()
-
-    def _once(self, nodeid: str, Draw, derive_seed):
-        def once(fn, key: str = ""):
-            k = (nodeid, key)
-            if k not in self._cache:
-                self._cache[k] = fn(Draw(derive_seed(self.seed, nodeid, "once", key)))
-            return self._cache[k]
-
-        return once
 
 
 class _MarkedFunction:
