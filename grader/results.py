@@ -12,6 +12,22 @@ from typing import Any
 
 STATUSES = ("passed", "failed", "error", "timeout")
 VISIBILITIES = ("public", "hidden")
+# What an instructor must see beside a score: the grader refused something the submission
+# contained, detected tampering with the grading machinery, or stopped it at a resource limit.
+FLAG_KINDS = ("refused", "tampering", "limit")
+
+
+@dataclass
+class Flag:
+    """Something about a submission the instructor should know, beyond its points."""
+
+    kind: str  # refused | tampering | limit
+    where: str  # the file or check it concerns
+    detail: str  # what happened, in words (student-controlled parts already made visible)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FLAG_KINDS:
+            raise ValueError(f"unknown flag kind {self.kind!r}")
 
 
 @dataclass
@@ -25,6 +41,8 @@ class CheckResult:
     visibility: str = "hidden"  # public | hidden
     message: str = ""  # what a student can fix; empty when passed
     description: str = ""  # one line saying what the check checks
+    kind: str = ""  # what the check measures: values, gradients, shapes, masks, parallelism, long_sequence, ...
+    bug: str = ""  # the id of the known bug the submission's output matches, when one does
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -53,6 +71,11 @@ class SubmissionResult:
     late_penalty: float = 0.0  # fraction of the score taken off for lateness (0..1)
     graded_at: str | None = None  # ISO 8601, set by the gradebook
     output: str = ""  # what the submission printed (truncated)
+    flags: list[Flag] = field(default_factory=list)  # refusals, detected tampering, resource limits
+    isolation: str = ""  # how its code ran: bwrap | none ("" for quizzes: no code runs)
+    time_source: str = ""  # where submitted_at comes from: first_seen | times_file | exchange | mtime | ...
+    due_at: str | None = None  # the due date that applied (an extension's, when one was granted)
+    extension: str = ""  # the reason of a per-student extension or exemption, when one applies
 
     @property
     def raw_score(self) -> float:
@@ -72,5 +95,8 @@ class SubmissionResult:
     def from_dict(cls, d: dict[str, Any]) -> "SubmissionResult":
         fields = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in fields and k != "checks"}
-        kw["checks"] = [CheckResult(**c) for c in d.get("checks", [])]
+        check_fields = {f.name for f in dataclasses.fields(CheckResult)}
+        kw["checks"] = [CheckResult(**{k: v for k, v in c.items() if k in check_fields})
+                        for c in d.get("checks", [])]
+        kw["flags"] = [Flag(**f) for f in d.get("flags", [])]
         return cls(**kw)

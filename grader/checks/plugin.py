@@ -144,7 +144,7 @@ class GradingPlugin:
         info = check_info(item)
         return CheckResult(name=self.check_name(item), score=info.points if status == "passed" else 0.0,
                            max_score=info.points, status=status, visibility=self.visibility(item),
-                           message=message, description=info.description)
+                           message=message, description=info.description, kind=info.kind)
 
     # -- outcomes ----------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)
