@@ -128,3 +128,36 @@ RNNCell.forward = forward
 '''
 
 HONEST_MARKER = "\n# HONEST-MARKER-{:016x}-END\n"
+
+
+# a3_attention: a loop over query positions that the counting mode cannot see, on top of a correct
+# reference (its values are right; only its parallelism is forged).
+MODES_OFF_LOOP = '''
+
+_seqgrade_sdpa = scaled_dot_product_attention
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
+    import torch as _t
+    if is_causal:
+        return _seqgrade_sdpa(query, key, value, attn_mask, is_causal)
+    with _t._C._DisableTorchDispatch():
+        outs, ws = [], []
+        for i in range(query.shape[-2]):
+            m = attn_mask
+            if m is not None and m.dim() >= 2 and m.shape[-2] == query.shape[-2]:
+                m = m[..., i:i + 1, :]
+            o, w = _seqgrade_sdpa(query[..., i:i + 1, :], key, value, m, False)
+            outs.append(o)
+            ws.append(w)
+        return _t.cat(outs, -2), _t.cat(ws, -2)
+'''
+
+# ... and the same loop with the grading harness itself patched to report constant counts.
+PATCHED_HARNESS = MODES_OFF_LOOP + '''
+import sys as _sys
+
+_h = _sys.modules.get("__main__")
+if _h is not None and hasattr(_h, "_Counters"):
+    _h._Counters.report = lambda self: {"dispatch": 40, "profiler": 120, "problems": []}
+'''
