@@ -153,11 +153,53 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=Fa
         return _t.cat(outs, -2), _t.cat(ws, -2)
 '''
 
-# ... and the same loop with the grading harness itself patched to report constant counts.
-PATCHED_HARNESS = MODES_OFF_LOOP + '''
+# The grading harness, patched inside the child to report constant operation counts.
+HARNESS_PATCH = '''
 import sys as _sys
 
 _h = _sys.modules.get("__main__")
 if _h is not None and hasattr(_h, "_Counters"):
     _h._Counters.report = lambda self: {"dispatch": 40, "profiler": 120, "problems": []}
 '''
+
+# ... and the same loop with that patch.
+PATCHED_HARNESS = MODES_OFF_LOOP + HARNESS_PATCH
+
+
+# a4_seq2seq: the decoder's attention scores one source position at a time (a loop over keys), with the
+# harness patched so the child reports constant counts: only the measurement from outside sees it.
+A4_KEY_LOOP_PATCHED = '''
+
+def _loop_forward(self, queries, keys, values, mask=None):
+    import torch as _t
+    q = self.W_q(queries)
+    scores = _t.cat([self.w_v(_t.tanh(q + self.W_k(keys[:, j:j + 1]))) for j in range(keys.shape[1])], -1)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == _t.bool else scores + mask
+    dead = _t.isinf(scores).all(-1, keepdim=True) & (scores < 0).all(-1, keepdim=True)
+    w = _t.softmax(scores.masked_fill(dead, 0.0), -1).masked_fill(dead, 0.0)
+    return w @ values, w
+
+
+AdditiveAttention.forward = _loop_forward
+''' + HARNESS_PATCH
+
+# a5_transformer: the encoder layer runs one batch item at a time, with the harness patched likewise.
+A5_BATCH_LOOP_PATCHED = '''
+
+_seqgrade_enc = TransformerEncoderLayer.forward
+
+
+def _per_item(self, src, src_mask=None):
+    import torch as _t
+    outs = []
+    for i in range(src.shape[0]):
+        m = src_mask
+        if m is not None and m.dim() >= 3 and m.shape[0] == src.shape[0]:
+            m = m[i:i + 1]
+        outs.append(_seqgrade_enc(self, src[i:i + 1], m))
+    return _t.cat(outs, 0)
+
+
+TransformerEncoderLayer.forward = _per_item
+''' + HARNESS_PATCH

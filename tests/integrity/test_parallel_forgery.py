@@ -67,3 +67,22 @@ def test_check_flags_the_forgery_to_the_student_too(tmp_path):
     r = seqgrade("check", "a3_attention", f, "--course", REPO / "course" / "course.yaml")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "tampering" in r.stdout and "test_public_parallelism" in r.stdout
+
+
+@pytest.mark.parametrize("assignment,attack,check", [
+    ("a4_seq2seq", "A4_KEY_LOOP_PATCHED", "test_attention_decoder_parallel_measured"),
+    ("a5_transformer", "A5_BATCH_LOOP_PATCHED", "test_encoder_layer_parallel_measured"),
+])
+def test_a_loop_behind_a_patched_harness_is_caught_from_outside(assignment, attack, check):
+    """The child reports constant counts; the CPU time measured from outside tells, on a4 and a5 too."""
+    from grader.config import load_config
+    from tests.checks.grading import grade_sources
+    from tests.integrity import attacks
+
+    ref = load_config(REPO / "course" / "course.yaml").assignment(assignment).reference.read_text(encoding="utf-8")
+    results = grade_sources(assignment, {"forger": ref + getattr(attacks, attack), "honest": ref})
+    forged = {c.name: c for c in results["forger"].checks}
+    assert forged[check].status == "error" and "measured from outside" in forged[check].message
+    assert any(f.kind == "tampering" for f in results["forger"].flags)
+    honest = results["honest"]
+    assert honest.score == honest.max_score, [c.name for c in honest.checks if not c.passed]
