@@ -70,7 +70,7 @@ def _template_line(question: Question) -> str:
     if isinstance(question, (MultipleChoice, Ordering)):
         return f"{question.id}: []"
     if isinstance(question, FreeAnswer):
-        return f"{question.id}: |\n  "
+        return f"{question.id}: |"  # a block scalar: the answer goes on the indented lines below
     return f"{question.id}: "
 
 
