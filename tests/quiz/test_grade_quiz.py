@@ -232,3 +232,24 @@ def test_alias_bombs_and_deep_nesting_are_per_student_errors(tmp_path, quiz):
     results = {r.student: r for r in grade_class(quiz, collect_answers(tmp_path), SECRET)}
     assert "too many aliases" in results["bomb"].error
     assert "nested too deeply" in results["deep"].error
+
+
+def test_free_answers_of_the_wrong_kind_are_named_by_line(tmp_path, quiz):
+    p = write(tmp_path, "carol.yaml", "forget_gate: c\nlstm_vs_gru: [a, b]\n")
+    r = grade_quiz(quiz, read_answers(p), SECRET)
+    assert "carol.yaml:2: question 'lstm_vs_gru' expects a text (your answer in a few sentences), got a list" in r.error
+    assert {c.name: c.status for c in r.checks}["lstm_vs_gru"] == "error"
+
+
+def test_a_free_answer_written_in_a_markdown_cell_is_read_as_text(tmp_path, quiz):
+    """The free-answer cell of an nbgrader quiz notebook is Markdown: its text is the answer, never run."""
+    from grader.quiz.answers import FREE_PLACEHOLDER
+
+    nb = render_notebook(quiz, "alice", SECRET)
+    for cell in nb["cells"]:
+        if cell["metadata"].get("seqgrade", {}).get("question") == "lstm_vs_gru":
+            cell["cell_type"], cell["source"] = "markdown", FREE_PLACEHOLDER + "\n\nThe GRU *interpolates*; `x = 1`"
+            del cell["outputs"], cell["execution_count"]
+    (tmp_path / "alice.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    (a,) = collect_answers(tmp_path)
+    assert a.values["lstm_vs_gru"] == "The GRU *interpolates*; `x = 1`" and not a.problems

@@ -210,3 +210,22 @@ def test_parse_ticks():
     assert parse_ticks(q, "[1, 4]", []) == ["architecture", "history"]
     assert parse_ticks(q, "history，2", []) == ["context", "history"]
     assert parse_ticks(q, "5", []) is None and parse_ticks(q, "1 x", []) is None
+
+
+def test_a_late_penalty_is_kept_when_a_review_adds_points(tmp_path, answers, monkeypatch):
+    import os
+
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg = tmp_path / "late.yaml"
+    cfg.write_text(f"root: {REPO}\nsecret: s\ngradebook: late.db\ndue:\n  {QUIZ}: 2020-01-01T00:00:00+00:00\n"
+                   "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n", encoding="utf-8")
+    os.utime(answers / "alice.yaml", (1577923200, 1577923200))  # one day late
+    assert run("quiz", "grade", QUIZ, str(answers), "--course", str(cfg)).exit_code == 0
+    with Gradebook(tmp_path / "late.db") as gb:
+        before = gb.result(QUIZ, "alice")
+    run("quiz", "review", QUIZ, "--course", str(cfg), "--student", "alice", input="1 2 3 4\n\n")
+    with Gradebook(tmp_path / "late.db") as gb:
+        after = gb.result(QUIZ, "alice")
+    assert before.late_penalty == after.late_penalty == pytest.approx(0.1)
+    assert after.raw_score == before.raw_score + 4 and after.score == pytest.approx(after.raw_score * 0.9)
+    assert after.submitted_at == before.submitted_at
