@@ -1,7 +1,7 @@
 """Grading free answers by hand: filing them, reviewing them one at a time, and recording the scores.
 
-- `grade_and_record` grades a class's answers files into the gradebook and
-  files every free answer for review (a review of the same answer is kept).
+- `grade_with_reviews` grades a class's answers files and files every free
+  answer for review (a review of the same answer is kept).
 - `review_session` shows one answer at a time (student, question, the answer,
   the rubric with suggested ticks, the model answer) and asks which rubric
   items it meets and for a comment; each decision is saved before the next
@@ -47,10 +47,15 @@ def default_reviewer() -> str:
 
 # -- filing and recording ------------------------------------------------------
 
-def grade_and_record(quiz: Quiz, answers: list[Answers], secret: str, lang: str, gb: Gradebook,
-                     adjust: Callable[[SubmissionResult, Answers], None] | None = None) -> list[SubmissionResult]:
-    """Grade every answers file, file the free answers for review, record every result; the results."""
-    with ReviewStore(gb.path) as store:
+def grade_with_reviews(quiz: Quiz, answers: list[Answers], secret: str, lang: str,
+                       gradebook: str | Path) -> list[SubmissionResult]:
+    """Grade every answers file, free answers with their reviews; the results, to record.
+
+    Each non-empty free answer is filed for review in the gradebook at `gradebook`
+    (a review of the same answer is kept, a changed one waits again); the caller
+    records the results (`recording.record_quiz_results`: times, late policy).
+    """
+    with ReviewStore(gradebook) as store:
         for a in answers:
             if a.values is None:
                 continue
@@ -61,12 +66,7 @@ def grade_and_record(quiz: Quiz, answers: list[Answers], secret: str, lang: str,
                         store.submit(quiz.id, a.student, q.id, given[q.id])
                     else:
                         store.withdraw(quiz.id, a.student, q.id)
-        results = grade_class(quiz, answers, secret, lang, store.by_student(quiz.id))
-    for a, r in zip(answers, results):
-        if adjust is not None:
-            adjust(r, a)
-        gb.record(r)
-    return results
+        return grade_class(quiz, answers, secret, lang, store.by_student(quiz.id))
 
 
 def pending(quiz: Quiz, store: ReviewStore) -> list[Review]:

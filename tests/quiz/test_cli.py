@@ -99,7 +99,8 @@ def test_grade_records_the_example_class_into_the_gradebook(course, tmp_path):
     assert results["dave"].error and results["dave"].checks == []
     assert results["carol"].error and len(results["carol"].checks) == 20
     assert "3 free answer(s) await review by a grader: seqgrade quiz review q2_gated" in r.output
-    assert json.loads(out_json.read_text(encoding="utf-8"))[0]["student"] == "alice"
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    assert doc["item"] == "q2_gated" and doc["results"][0]["student"] == "alice"
 
 
 def test_grade_uses_the_course_gradebook_by_default(course, tmp_path):
@@ -207,7 +208,7 @@ def test_default_secret_warns(tmp_path, monkeypatch):
 def test_late_answers_get_the_late_policy(tmp_path, monkeypatch):
     monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
     cfg = tmp_path / "course.yaml"
-    cfg.write_text(f"root: {REPO}\nsecret: s\ndue:\n  q2_gated: 2020-01-01T00:00:00+00:00\n"
+    cfg.write_text(f"root: {REPO}\nsecret: s\nsubmission_time: mtime\ndue:\n  q2_gated: 2020-01-01T00:00:00+00:00\n"
                    "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n", encoding="utf-8")
     answers = tmp_path / "answers"
     answers.mkdir()

@@ -217,7 +217,8 @@ def test_a_late_penalty_is_kept_when_a_review_adds_points(tmp_path, answers, mon
 
     monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
     cfg = tmp_path / "late.yaml"
-    cfg.write_text(f"root: {REPO}\nsecret: s\ngradebook: late.db\ndue:\n  {QUIZ}: 2020-01-01T00:00:00+00:00\n"
+    cfg.write_text(f"root: {REPO}\nsecret: s\ngradebook: late.db\nsubmission_time: mtime\n"
+                   f"due:\n  {QUIZ}: 2020-01-01T00:00:00+00:00\n"
                    "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n", encoding="utf-8")
     os.utime(answers / "alice.yaml", (1577923200, 1577923200))  # one day late
     assert run("quiz", "grade", QUIZ, str(answers), "--course", str(cfg)).exit_code == 0
