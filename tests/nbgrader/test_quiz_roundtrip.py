@@ -113,6 +113,7 @@ def test_quiz_round_trip(tmp_path_factory):
     assert not marker.exists()
     # eve's unreadable notebook fails alone, named, after alice and bob were recorded
     assert proc.returncode != 0 and "eve" in proc.stderr and "could not record" in proc.stderr
+    assert "alice" not in proc.stderr and "bob" not in proc.stderr, proc.stderr  # both read and recorded
     assert all(v in (None, 0) for v in secure.get("eve", {}).values())
 
     # what formgrader shows the grader: the task with its rubric and model answer, then alice's answer
