@@ -155,8 +155,10 @@ def test_rerun_from_the_cli_grades_only_what_changed(cluster_run, course, mixed,
     assert res.exit_code == 0, res.output + repr(res.exception)
     assert f"{len(mixed)} submission(s) unchanged since graded: kept" in res.output
     assert f"1 graded, {len(mixed)} unchanged; " in res.output
-    data = {s["student"]: s for s in json.loads(out_json.read_text())["submissions"]}
-    assert data["newcomer"]["score"] == data["correct"]["score"] and not data["newcomer"]["error"]
+    data = {s["student"]: s for s in json.loads(out_json.read_text())["results"]}
+    # graded like the others; it appeared after a run past the due date, so it is provably late
+    assert data["newcomer"]["raw_score"] == data["correct"]["raw_score"] and not data["newcomer"]["error"]
+    assert data["newcomer"]["time_source"].startswith("first_seen (not there at the run of")
 
 
 def test_a_submission_whose_workers_keep_dying_is_recorded_as_an_error(cluster, client, course, reference,
