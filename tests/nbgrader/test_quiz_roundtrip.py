@@ -111,9 +111,10 @@ def test_quiz_round_trip(tmp_path_factory):
         assert 0 < path["bob"][multiple.id] < multiple.points and path["bob"][single.id] == 0
     # seqgrade reads the value an answer cell assigns; it never runs the cell
     assert not marker.exists()
-    # eve's unreadable notebook fails alone, named, after alice and bob were recorded
-    assert proc.returncode != 0 and "eve" in proc.stderr and "could not record" in proc.stderr
-    assert "alice" not in proc.stderr and "bob" not in proc.stderr, proc.stderr  # both read and recorded
+    # eve's unreadable notebook never reaches nbgrader: it is recorded alone as 0, with the reason, and named;
+    # alice and bob are read and recorded
+    assert "eve" in proc.stdout and "not a valid notebook" in proc.stdout and "must not read" in proc.stdout
+    assert "alice" not in proc.stderr and "bob" not in proc.stderr, proc.stderr
     assert all(v in (None, 0) for v in secure.get("eve", {}).values())
 
     # what formgrader shows the grader: the task with its rubric and model answer, then alice's answer
