@@ -7,14 +7,10 @@ plays the role of rnn_forward's single bias) on random sizes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, load_tensors
 
-DATA = Path(__file__).resolve().parent / "data" / "rnn_bptt.safetensors"
 NAMES = ("dx", "dh0", "dweight_ih", "dweight_hh", "dbias")
 
 
@@ -46,7 +42,7 @@ def _torch_case(d):
 
 @check(points=1, description="rnn_forward and rnn_backward match the expected values for fixed inputs")
 def test_public_rnn_backward_fixed(sub):
-    data = load_file(str(DATA))
+    data = load_tensors(__file__, "rnn_bptt.safetensors")
     args = tuple(data[k] for k in ("x", "h0", "weight_ih", "weight_hh", "bias"))
     hs, grads = _run(sub, args, data["grad_hs"], "fixed inputs")
     assert_close(hs, data["hs"], "rnn_forward: hs (fixed inputs)")

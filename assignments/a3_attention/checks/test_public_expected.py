@@ -1,19 +1,15 @@
 """Public checks of a3_attention: additive and general attention and the positional encoding,
 against expected outputs for fixed inputs and weights (data/*.safetensors)."""
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file
 
-from grader.checks import assert_close, check, expect_tuple
+from grader.checks import assert_close, check, expect_tuple, load_tensors
 
-DATA = Path(__file__).resolve().parent / "data"
 F64 = torch.float64
 
 
 def _load(name):
-    return load_file(str(DATA / name))
+    return load_tensors(__file__, name)
 
 
 def _cases(data):

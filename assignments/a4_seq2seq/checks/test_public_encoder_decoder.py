@@ -7,28 +7,13 @@ real positions: outputs 0 at padding and the state after the last real token.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_common():
-    name = "seqgrade_a4_seq2seq_public_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
+common = load_cases(__file__, "_common")
 F64 = torch.float64
-
 
 
 def _encoder_expected(layout, src, lengths):

@@ -1,19 +1,15 @@
 """Public checks of a5_transformer: the whole Transformer on fixed inputs and weights
 (data/*.safetensors), causality, and greedy decoding."""
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file
 
-from grader.checks import assert_close, check, expect_tensor, fail
+from grader.checks import assert_close, check, expect_tensor, fail, load_tensors
 
-DATA = Path(__file__).resolve().parent / "data"
 F64 = torch.float64
 
 
 def _load(name):
-    data = load_file(str(DATA / name))
+    data = load_tensors(__file__, name)
     state = {k[len("state."):]: v for k, v in data.items() if k.startswith("state.")}
     return data, state, tuple(int(x) for x in data["config"])
 

@@ -9,25 +9,15 @@ recurrence, gives a different profile.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases
 from grader.sandbox.wire import GradInput
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 FASTER = ("Your gradient dies out faster than the reference's: it must flow back through the hidden state "
           "at every step (no .detach()/.data between steps; h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh))")

@@ -7,21 +7,11 @@ hx given or not, and bias=False.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-from grader.checks import check
+from grader.checks import check, load_cases
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _case(d, ref, square_bt=False, **kw):

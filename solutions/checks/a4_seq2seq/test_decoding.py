@@ -9,26 +9,12 @@ some row. Ties are ruled out (the results do not move when the weights move by
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-from grader.checks import check, fail
+from grader.checks import check, fail, load_cases
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 # (decoder, cell, layers, batch, max_len, beam size)
 CONFIGS = (("AttentionDecoder", "gru", 2, 5, 10, 3), ("AttentionDecoder", "lstm", 1, 4, 9, 2),
            ("Decoder", "rnn", 2, 4, 10, 4))

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, fail
+from grader.checks import assert_close, assert_grad_close, check, fail, load_cases
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 CONFIGS = (("AttentionDecoder", "gru", 2), ("AttentionDecoder", "lstm", 1), ("Decoder", "rnn", 1))
 
 

@@ -3,27 +3,14 @@ float64, one and two layers), for each cell type."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from grader.checks import check, expect_tensor, expect_tuple, fail
+from grader.checks import check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 # One configuration per cell; together (and with the public shapes check) they cover one and two layers,
