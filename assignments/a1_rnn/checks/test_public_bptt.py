@@ -40,7 +40,9 @@ def _torch_case(d):
     return args, G, hs.detach(), grads
 
 
-@check(points=1, description="rnn_forward and rnn_backward match the expected values for fixed inputs")
+@check(points=1, description="rnn_forward and rnn_backward match the expected values for fixed inputs",
+       kind="values", promises=("bptt.forward", "bptt.backward", "values.tolerance"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_public_rnn_backward_fixed(sub):
     data = load_tensors(__file__, "rnn_bptt.safetensors")
     args = tuple(data[k] for k in ("x", "h0", "weight_ih", "weight_hh", "bias"))
@@ -50,7 +52,9 @@ def test_public_rnn_backward_fixed(sub):
         assert_close(g, data[name], f"rnn_backward: {name} (fixed inputs)")
 
 
-@check(points=1, description="rnn_backward equals autograd through torch.nn.RNN on random sizes")
+@check(points=1, description="rnn_backward equals autograd through torch.nn.RNN on random sizes",
+       kind="gradients", promises=("bptt.backward", "bptt.by-hand"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_public_rnn_backward(sub, once):
     args, G, hs_ref, expected = once(_torch_case)
     hs, grads = _run(sub, args, G, "random inputs")

@@ -34,7 +34,9 @@ def _encoder_expected(layout, src, lengths):
 
 
 @check(points=2, description="Encoder equals torch's Embedding + GRU/LSTM run on each sequence without its "
-                             "padding (outputs 0 at padding, state after the last real token)")
+                             "padding (outputs 0 at padding, state after the last real token)",
+       kind="values", promises=("encoder.modules", "encoder.padding", "encoder.final-state"),
+       targets=("Encoder",))
 def test_public_encoder_vs_torch(sub, draw):
     for cell, L in (("gru", 2), ("lstm", 1)):
         d = draw.child(cell)
@@ -64,7 +66,9 @@ def test_public_encoder_vs_torch(sub, draw):
                  "after each sequence's last real token (pack_padded_sequence(..., enforce_sorted=False))")])
 
 
-@check(points=1, description="Decoder (no attention) equals torch's Embedding + GRU/LSTM + Linear")
+@check(points=1, description="Decoder (no attention) equals torch's Embedding + GRU/LSTM + Linear",
+       kind="values", promises=("decoder.forward",),
+       targets=("Decoder",))
 def test_public_decoder_vs_torch(sub, draw):
     for cell, L in (("lstm", 2), ("rnn", 1)):
         d = draw.child(cell)

@@ -22,7 +22,9 @@ def _model(sub, d, decoder, cell, L):
 
 
 @check(points=1, description="AttentionDecoder: attention weights are a softmax over the real source "
-                             "positions (each step's weights sum to 1, padding gets 0)")
+                             "positions (each step's weights sum to 1, padding gets 0)",
+       kind="masks", promises=("attn-decoder.context", "attn-decoder.forward"),
+       targets=("AttentionDecoder",))
 def test_public_attention_weights(sub, draw):
     for cell, L in (("gru", 1), ("lstm", 2)):
         d = draw.child(cell)
@@ -65,7 +67,9 @@ def test_public_attention_weights(sub, draw):
 
 
 @check(points=1, description="Seq2Seq.forward uses teacher forcing correctly: logits at step t depend on "
-                             "tgt_in[:, t] and on no later token")
+                             "tgt_in[:, t] and on no later token",
+       kind="properties", promises=("seq2seq.forward",),
+       targets=("Seq2Seq",))
 def test_public_teacher_forcing(sub, draw):
     for decoder, cell in (("AttentionDecoder", "gru"), ("Decoder", "lstm")):
         d = draw.child(decoder)
@@ -92,7 +96,9 @@ def test_public_teacher_forcing(sub, draw):
 
 
 @check(points=1, description="Seq2Seq.forward: appending padding to src, or changing another sentence, "
-                             "changes no logits")
+                             "changes no logits",
+       kind="masks", promises=("pad.zero", "encoder.final-state"),
+       targets=("Seq2Seq",))
 def test_public_padding_invariance(sub, draw):
     d = draw.child("pad")
     model, _, kw = _model(sub, d, "AttentionDecoder", "lstm", 2)
@@ -115,7 +121,10 @@ def test_public_padding_invariance(sub, draw):
 
 
 @check(points=1, description="AttentionDecoder and Seq2Seq.forward give the expected outputs for fixed "
-                             "weights and inputs")
+                             "weights and inputs",
+       kind="values", promises=("attn-decoder.forward", "attn-decoder.query", "attn-decoder.context",
+                                "seq2seq.forward"),
+       targets=("AttentionDecoder", "Seq2Seq"))
 def test_public_attention_data(sub):
     data = common.load_data("attention_gru.safetensors")
     kw = common.kwargs_from(data, "gru")

@@ -11,7 +11,9 @@ common = load_cases(__file__, "_common")
 
 
 @check(points=1, description="Parameter names and shapes follow the contract; outputs have the contract's "
-                             "shapes and dtypes (batch size 1 and more, float32 and float64)")
+                             "shapes and dtypes (batch size 1 and more, float32 and float64)",
+       kind="shapes", promises=("params.names", "encoder.modules", "attn-decoder.modules"),
+       targets=("Encoder", "Decoder", "AttentionDecoder", "Seq2Seq"))
 def test_public_shapes(sub, draw):
     for cell, L, B, dt in (("gru", 1, 1, torch.float32), ("lstm", 2, 3, torch.float64)):
         d = draw.child(cell)

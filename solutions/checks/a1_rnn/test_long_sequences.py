@@ -58,7 +58,9 @@ def _finite_and_bounded(t, what, bound=True):
 
 
 @check(points=3, description="RNN on T >= 1000 steps: finite, |h| <= 1, and ||dh_T/dx_t|| over t as the reference's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("rnn.forward",),
+       targets=("RNN",))
 def test_rnn_long_sequence(sub, ref, once):
     c = once(lambda d: _long_case(d, ref))
     m = sub.build("RNN", c.state, **c.kwargs, dtype=torch.float64)
@@ -96,7 +98,9 @@ def _bptt_long_case(d, ref):
 
 @check(points=1, description="rnn_forward/rnn_backward on T >= 1000 steps: finite, |h| <= 1, "
                              "gradient profile as autograd's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("bptt.backward", "bptt.forward"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_rnn_backward_long(sub, ref, once):
     c = once(lambda d: _bptt_long_case(d, ref))
     r = sub.call("rnn_forward", *c.args, keep=True)

@@ -35,7 +35,10 @@ def _cell_cases(d, ref):
     return SimpleNamespace(kwargs=kwargs, state=state, cases=[(w, dt, a, e.detach()) for w, dt, a, e in out])
 
 
-@check(points=1, description="RNNCell: unbatched [I] input gives [H]; batch of one; float32 stays float32")
+@check(points=1, description="RNNCell: unbatched [I] input gives [H]; batch of one; float32 stays float32",
+       kind="shapes", promises=("rnncell.forward", "rnn.unbatched", "batch.any", "dtype.float32-float64",
+                                "device.cpu-cuda"),
+       targets=("RNNCell",))
 def test_rnncell_shapes(sub, ref, once):
     c = once(lambda d: _cell_cases(d, ref))
     handles = {}
@@ -66,7 +69,9 @@ def _rnn_cases(d, ref):
     ]
 
 
-@check(points=1, description="RNN: unbatched [T, I] input, batch of one, float32; output and h_n shapes and dtypes")
+@check(points=1, description="RNN: unbatched [T, I] input, batch of one, float32; output and h_n shapes and dtypes",
+       kind="shapes", promises=("rnn.forward", "rnn.unbatched", "batch.any", "dtype.float32-float64", "rnn.hx-layout"),
+       targets=("RNN",))
 def test_rnn_shapes(sub, ref, once):
     for what, c in once(lambda d: _rnn_cases(d, ref)):
         m = cases.build(sub, c)

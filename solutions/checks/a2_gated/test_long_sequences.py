@@ -95,12 +95,16 @@ def _check_long(sub, c):
 
 
 @check(points=3, description="LSTM on T >= 1000 steps: finite, |h| <= 1, ||dh_T/dx_t|| over t as the reference's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("gated.forward", "lstm.gate-order"),
+       targets=("LSTM",))
 def test_lstm_long_sequence(sub, ref, once):
     _check_long(sub, once(lambda d: _long_case(d, ref, "LSTM")))
 
 
 @check(points=3, description="GRU on T >= 1000 steps: finite, |h| <= 1, ||dh_T/dx_t|| over t as the reference's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("gated.forward", "gru.gate-order"),
+       targets=("GRU",))
 def test_gru_long_sequence(sub, ref, once):
     _check_long(sub, once(lambda d: _long_case(d, ref, "GRU")))

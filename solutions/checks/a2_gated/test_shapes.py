@@ -46,7 +46,9 @@ def _cell_cases(d, ref):
             for k, kw, s, dt, w, a, e in out]
 
 
-@check(points=1, description="LSTMCell and GRUCell: unbatched [I] input gives [H]; batch of one; float32 stays float32")
+@check(points=1, description="LSTMCell and GRUCell: unbatched [I] input gives [H]; batch of one; float32 stays float32",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64", "device.cpu-cuda"),
+       targets=("LSTMCell", "GRUCell"))
 def test_cell_shapes(sub, ref, once):
     handles = {}
     for kind, kwargs, state, dtype, what, args, expected in once(lambda d: _cell_cases(d, ref)):
@@ -83,7 +85,9 @@ def _net_cases(d, ref):
     return out
 
 
-@check(points=1, description="LSTM and GRU: unbatched [T, I] input, batch of one, float32; shapes and dtypes")
+@check(points=1, description="LSTM and GRU: unbatched [T, I] input, batch of one, float32; shapes and dtypes",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64"),
+       targets=("LSTM", "GRU"))
 def test_net_shapes(sub, ref, once):
     for what, c in once(lambda d: _net_cases(d, ref)):
         m = cases.build(sub, c)
@@ -108,7 +112,9 @@ def _layouts(d, ref):
     return out
 
 
-@check(points=1, description="Parameter names and shapes are torch's (gate blocks stacked: 4H for LSTM, 3H for GRU)")
+@check(points=1, description="Parameter names and shapes are torch's (gate blocks stacked: 4H for LSTM, 3H for GRU)",
+       kind="shapes", promises=("gated.params", "params.names", "ctor.keywords", "ctor.torch-args", "gated.options"),
+       targets=("LSTMCell", "GRUCell", "LSTM", "GRU"))
 def test_parameters(sub, ref, once):
     for name, kwargs, expected in once(lambda d: _layouts(d, ref)):
         m = sub.new(name, **kwargs, dtype=torch.float64)

@@ -72,7 +72,9 @@ def _decoder_case(d, ref, name, cell, L, grads=False, square=False):
     return c
 
 
-@check(points=1, description="Decoder (no attention): logits and final state equal the reference's")
+@check(points=1, description="Decoder (no attention): logits and final state equal the reference's",
+       kind="values", promises=("decoder.forward",),
+       targets=("Decoder",))
 def test_decoder_values(sub, ref, once):
     cs = once(lambda d: [_decoder_case(d.child(i), ref, "Decoder", cell, L)
                          for i, (cell, L) in enumerate((("gru", 2), ("lstm", 1)))])
@@ -86,7 +88,9 @@ def test_decoder_values(sub, ref, once):
 
 
 @check(points=3, description="AttentionDecoder: logits, final state and attention weights equal the "
-                             "reference's (GRU, LSTM, RNN; ragged source)")
+                             "reference's (GRU, LSTM, RNN; ragged source)",
+       kind="values", promises=("attn-decoder.query", "attn-decoder.context", "attn-decoder.forward"),
+       targets=("AttentionDecoder",))
 def test_attention_decoder_values(sub, ref, once):
     configs = (("gru", 2, False), ("lstm", 2, True), ("rnn", 1, False))
     cs = once(lambda d: [_decoder_case(d.child(i), ref, "AttentionDecoder", cell, L, square=sq)
@@ -109,7 +113,9 @@ def test_attention_decoder_values(sub, ref, once):
 
 
 @check(points=1, description="Decoders: gradients w.r.t. the initial state, the encoder outputs and every "
-                             "parameter equal the reference's")
+                             "parameter equal the reference's",
+       kind="gradients", promises=("decoder.forward", "attn-decoder.forward"),
+       targets=("Decoder", "AttentionDecoder"))
 def test_decoder_gradients(sub, ref, once):
     configs = (("AttentionDecoder", "lstm", 2), ("AttentionDecoder", "gru", 1), ("Decoder", "gru", 1))
     cs = once(lambda d: [_decoder_case(d.child(i), ref, name, cell, L, grads=True)

@@ -37,7 +37,9 @@ def _beam(sub, m, c, k, max_len):
 
 
 @check(points=2, description="greedy_decode gives the reference's tokens (stops at EOS, pads after it, "
-                             "excludes BOS, stops at max_len)")
+                             "excludes BOS, stops at max_len)",
+       kind="decoding", promises=("seq2seq.greedy", "decode.format", "decode.stop"),
+       targets=("Seq2Seq.greedy_decode",))
 def test_greedy_decode(sub, ref, once):
     for c in once(lambda d: _all(d, ref)):
         m = _model(sub, c)
@@ -49,7 +51,9 @@ def test_greedy_decode(sub, ref, once):
 
 
 @check(points=3, description="beam_search gives the reference's best hypothesis (sum of log-probabilities, "
-                             "finished hypotheses extended by pad only)")
+                             "finished hypotheses extended by pad only)",
+       kind="decoding", promises=("seq2seq.beam", "beam.score", "beam.finished-pad"),
+       targets=("Seq2Seq.beam_search",))
 def test_beam_search(sub, ref, once):
     for c in once(lambda d: _all(d, ref)):
         m = _model(sub, c)
@@ -64,7 +68,9 @@ def test_beam_search(sub, ref, once):
         cases.compare_tokens(got, c.beam, what, c.max_len, c.bos, c.eos, beam=True)
 
 
-@check(points=1, description="beam_search with beam_size=1 equals greedy decoding")
+@check(points=1, description="beam_search with beam_size=1 equals greedy decoding",
+       kind="decoding", promises=("beam.size-one",),
+       targets=("Seq2Seq.beam_search",))
 def test_beam_size_one(sub, ref, once):
     for c in once(lambda d: _all(d, ref, CONFIGS[:2])):
         m = _model(sub, c)
@@ -74,7 +80,9 @@ def test_beam_size_one(sub, ref, once):
 
 
 @check(points=1, description="Decoding output format: int64 [B, <=max_len], no BOS, pad after EOS, as wide "
-                             "as the longest row")
+                             "as the longest row",
+       kind="decoding", promises=("decode.format", "decode.stop"),
+       targets=("Seq2Seq.greedy_decode", "Seq2Seq.beam_search"))
 def test_decode_format(sub, ref, once):
     for c in once(lambda d: _all(d, ref, CONFIGS[1:])):
         m = _model(sub, c)

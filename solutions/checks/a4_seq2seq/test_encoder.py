@@ -51,7 +51,9 @@ def _cases_for(d, ref, grads=False):
 
 
 @check(points=2, description="Encoder: outputs and final state equal the reference's on ragged batches "
-                             "(GRU, LSTM, RNN; one and two layers)")
+                             "(GRU, LSTM, RNN; one and two layers)",
+       kind="values", promises=("encoder.modules", "encoder.final-state", "encoder.padding"),
+       targets=("Encoder",))
 def test_encoder_values(sub, ref, once):
     for c in once(lambda d: _cases_for(d, ref)):
         m = sub.build("Encoder", c.state, **c.kw, dtype=torch.float64)
@@ -82,7 +84,9 @@ def _padding_case(d, ref):
     return c
 
 
-@check(points=1, description="Encoder: outputs exactly 0 at padding, and appending padding changes nothing")
+@check(points=1, description="Encoder: outputs exactly 0 at padding, and appending padding changes nothing",
+       kind="masks", promises=("encoder.padding", "pad.zero"),
+       targets=("Encoder",))
 def test_encoder_padding(sub, ref, once):
     c = once(lambda d: _padding_case(d, ref))
     m = sub.build("Encoder", c.state, **c.kw, dtype=torch.float64)
@@ -108,7 +112,9 @@ def test_encoder_padding(sub, ref, once):
                                      "last real token (they are the same vector)")
 
 
-@check(points=1, description="Encoder: gradients of every parameter equal the reference's")
+@check(points=1, description="Encoder: gradients of every parameter equal the reference's",
+       kind="gradients", promises=("encoder.modules",),
+       targets=("Encoder",))
 def test_encoder_gradients(sub, ref, once):
     for c in once(lambda d: _cases_for(d, ref, grads=True)):
         m = sub.build("Encoder", c.state, **c.kw, dtype=torch.float64)

@@ -49,7 +49,9 @@ def _case(d, ref, decoder, cell, L, grads=False):
 
 
 @check(points=2, description="Seq2Seq.forward (teacher forcing): logits equal the reference's on ragged "
-                             "source and target batches")
+                             "source and target batches",
+       kind="values", promises=("seq2seq.forward",),
+       targets=("Seq2Seq",))
 def test_seq2seq_values(sub, ref, once):
     cs = once(lambda d: [_case(d.child(i), ref, *cfg) for i, cfg in enumerate(CONFIGS)])
     for c in cs:
@@ -59,7 +61,9 @@ def test_seq2seq_values(sub, ref, once):
 
 
 @check(points=2, description="Seq2Seq.forward: gradients of every parameter (encoder and decoder) equal "
-                             "the reference's")
+                             "the reference's",
+       kind="gradients", promises=("seq2seq.forward",),
+       targets=("Seq2Seq",))
 def test_seq2seq_gradients(sub, ref, once):
     cs = once(lambda d: [_case(d.child(i), ref, *cfg, grads=True) for i, cfg in enumerate(CONFIGS[:2])])
     for c in cs:

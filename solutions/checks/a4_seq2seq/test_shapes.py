@@ -52,7 +52,11 @@ def _check_state(st, cell, L, B, H, dtype, what):
 
 @pytest.mark.parametrize("cell", cases.CELLS)
 @check(points=1, description="Parameters, shapes and dtypes of Encoder, Decoder, AttentionDecoder, Seq2Seq "
-                             "and sequence_loss")
+                             "and sequence_loss",
+       kind="shapes", promises=("params.names", "ctor.keywords", "encoder.modules", "attn-decoder.modules",
+                                "batch.any", "dtype.float32-float64"),
+       targets=("Encoder", "Decoder", "AttentionDecoder", "Seq2Seq", "Seq2Seq.greedy_decode", "Seq2Seq.beam_search",
+                "sequence_loss"))
 def test_shapes(sub, ref, once, cell):
     for c in once(lambda d: _configs(d, ref, cell), key=cell):
         kw, L, B, S, T, V, H, dt = c["kw"], c["L"], c["B"], c["S"], c["T"], c["V"], c["H"], c["dtype"]
