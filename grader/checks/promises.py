@@ -66,6 +66,11 @@ class TracedCheck:
     promises: tuple[str, ...]
     targets: tuple[str, ...]
 
+    @property
+    def label(self) -> str:
+        """`assignment:check`: check names are unique within an assignment only."""
+        return f"{self.assignment}:{self.name}"
+
 
 @dataclass
 class PromiseRow:
@@ -138,7 +143,7 @@ def promise_table(contract: Contract, checks: list[TracedCheck]) -> list[Promise
     for c in checks:
         for pid in c.promises:
             if pid in rows:
-                (rows[pid].hidden if c.visibility == "hidden" else rows[pid].public).append(c.name)
+                (rows[pid].hidden if c.visibility == "hidden" else rows[pid].public).append(c.label)
     return list(rows.values())
 
 
