@@ -122,7 +122,8 @@ def test_the_names_are_importable_from_the_reference():
         spec.loader.exec_module(module)
         for n in contract().names_of(aid):
             owner, _, method = n.name.partition(".")
-            assert callable(getattr(module, owner)) and (not method or callable(getattr(getattr(module, owner), method)))
+            assert callable(getattr(module, owner))
+            assert not method or callable(getattr(getattr(module, owner), method))
 
 
 def test_readme_and_every_assignment_readme_link_the_contract():
@@ -151,7 +152,8 @@ def test_every_applicable_cell_of_the_coverage_matrix_has_a_check(aid):
 
 
 def test_the_generated_tables_in_the_docs_are_current():
-    spec = importlib.util.spec_from_file_location("update_generated_docs", REPO / "scripts" / "update_generated_docs.py")
+    spec = importlib.util.spec_from_file_location("update_generated_docs",
+                                                  REPO / "scripts" / "update_generated_docs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     current = module.DOC.read_text(encoding="utf-8")
