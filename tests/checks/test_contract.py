@@ -12,7 +12,6 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from grader.catalog import ASSIGNMENTS
 from grader.checks.inventory import list_checks
 from grader.checks.promises import (COVERAGE_HEADING, TracedCheck, coverage_matrix, marker_problems,
                                     parse_contract, promise_table)
@@ -21,6 +20,8 @@ from grader.config import load_config
 from tests.checks.grading import REPO
 
 CONTRACT = REPO / "docs" / "contract.md"
+CFG = load_config(REPO / "course" / "course.yaml")
+ASSIGNMENTS = CFG.assignments
 SHARED = REPO.parent / "shared" / "CONTRACT.md"
 # sha256 of the shared CONTRACT.md (whitespace normalised) that docs/contract.md follows, sentence for sentence.
 SHARED_SHA256 = "073761e04a67b132ff74b846fdbb103257f9eeb0ba7fee2ad9a694f0e49d7bce"
@@ -33,9 +34,8 @@ def contract():
 
 @functools.cache
 def traced() -> tuple[TracedCheck, ...]:
-    cfg = load_config(REPO / "course" / "course.yaml")
     return tuple(TracedCheck(a.id, c.name, c.visibility, c.kind, c.promises, c.targets)
-                 for a in ASSIGNMENTS.values() for c in list_checks(a, cfg))
+                 for a in ASSIGNMENTS.values() for c in list_checks(a, CFG))
 
 
 def _normalised(text: str) -> str:
