@@ -31,7 +31,7 @@ def _require(condition: bool, what: str) -> None:
        promises=("attn-decoder.parallel", "parallel.no-loop"), targets=("AttentionDecoder",))
 def test_attention_decoder_parallel(sub, ref, draw):
     V, E, H = cases.sizes(draw)
-    T = 3  # the loop over decoding steps is allowed: T stays fixed
+    T = 2  # the loop over decoding steps is allowed: T stays fixed
     kw = cases.kwargs_of(V, E, H, 1, "gru")
     dec, state = cases.loaded(ref.AttentionDecoder(**kw), draw, 0.6)
     m = sub.build("AttentionDecoder", {k: v.float() for k, v in state.items()}, **kw, dtype=F32)
@@ -48,7 +48,10 @@ def test_attention_decoder_parallel(sub, ref, draw):
         return counted_ops(sub, m, tgt, h0.float(), enc.float(), mask, expected=(exp[0], exp[1], exp[2]),
                            what=f"AttentionDecoder (B={B}, S={S}, T={T})")
 
-    base, longer, wider = count(2, 3), count(2, S2), count(B2, 3)
+    base = count(2, 3)
+    if count(B2, S2) == base:  # the usual case: one call with both grown
+        return
+    longer, wider = count(2, S2), count(B2, 3)
     if longer != base:
         fail(f"AttentionDecoder: the number of tensor operations grows with the source length ({base} for S=3, "
              f"{longer} for S={S2}, T={T} steps each): at each step compute the scores and the context over all "
@@ -61,14 +64,13 @@ def test_attention_decoder_parallel(sub, ref, draw):
 
 # ----------------------------------------------------------------------------- sources of 512+ tokens
 def _long_case(d, ref):
-    S = d.int(520, 600)
-    B = 3
+    S = d.int(520, 560)
+    B = 2
     for attempt in range(20):
         dd = d.child("long", attempt)
-        m, kw, state, bos, eos = cases.decode_model(dd, ref, "AttentionDecoder", "lstm", 2)
+        m, kw, state, bos, eos = cases.decode_model(dd, ref, "AttentionDecoder", "gru", 1)
         src, lengths = cases.ragged(dd, B, S, kw["vocab_size"])
-        lengths[lengths.argmax()] = S
-        lengths[(lengths.argmax() + 1) % B] = S - dd.int(10, 200)  # a long row padded after a few hundred tokens
+        lengths[0], lengths[1] = S, S - dd.int(10, 200)  # a long row padded after a few hundred tokens
         src = src.masked_fill(~cases.mask_of(lengths, S), 0)
         if int((src[lengths == S] != 0).sum()) == 0:
             continue
@@ -90,14 +92,12 @@ def _long_case(d, ref):
                 c = SimpleNamespace(kw=kw, state={k: v.clone() for k, v in state.items()}, bos=bos, eos=eos, src=src,
                                     lengths=lengths, S=S, tgt=tgt, greedy=g,
                                     beam=m.beam_search(src, lengths, 2, 6, bos, eos), logits=m(src, lengths, tgt))
-                enc_out, enc_state = m.encoder(src, lengths)
-                c.enc_out, c.enc_state = enc_out, enc_state
-                dec_kw = dict(kw, num_layers=2)
+                dec_kw = dict(kw, cell="lstm")
                 dec, dstate = cases.loaded(ref.Decoder(**dec_kw), dd, 0.6)
-                Tl = d.int(520, 560)
+                Tl = d.int(520, 540)
                 c.dec_kw, c.dec_state, c.long_tgt = dec_kw, dstate, dd.randint(1, kw["vocab_size"], (B, Tl))
                 c.long_tgt[0, Tl - dd.int(1, 50):] = 0
-                c.h0 = cases.random_state(dd, "lstm", 2, B, kw["hidden_size"])
+                c.h0 = cases.random_state(dd, "lstm", 1, B, kw["hidden_size"])
                 lg, st, _ = dec(c.long_tgt, c.h0)
                 c.dec_logits, c.dec_final = lg, cases.detach(st)
             _require(c.S >= 512 and c.long_tgt.size(1) >= 512, "sequences of more than 512 positions")
@@ -105,8 +105,8 @@ def _long_case(d, ref):
     raise RuntimeError("internal error: no long-source decoding case found")
 
 
-@check(points=2, timeout=30, description="sources of 512+ tokens (LSTM, two layers): encoder, teacher forcing, "
-                                         "greedy and beam decoding; a Decoder over 512+ target steps",
+@check(points=2, timeout=30, description="sources of 512+ tokens: encoder and attention decoder in teacher "
+                                         "forcing, greedy and beam decoding; a Decoder (LSTM) over 512+ target steps",
        kind="long_sequence",
        promises=("encoder.final-state", "encoder.padding", "seq2seq.forward", "seq2seq.greedy", "seq2seq.beam",
                  "decoder.forward"),
@@ -114,14 +114,10 @@ def _long_case(d, ref):
                 "Seq2Seq.beam_search"))
 def test_long_sequences(sub, ref, once):
     c = once(lambda d: _long_case(d, ref))
-    what = f"Seq2Seq(Encoder, AttentionDecoder) (LSTM, 2 layers) on a source of S = {c.S} tokens"
+    what = f"Seq2Seq(Encoder, AttentionDecoder) (GRU) on a source of S = {c.S} tokens (one row padded)"
     model = cases.build_seq2seq(sub, "AttentionDecoder", c.kw, c.state)
-    enc = sub.build("Encoder", {k[len("encoder."):]: v for k, v in c.state.items() if k.startswith("encoder.")},
-                    **c.kw, dtype=F64)
-    out, st = expect_tuple(sub.call(enc, c.src, c.lengths).value, f"Encoder on S = {c.S}: (outputs, state)", 2)
-    assert_close(out, c.enc_out, f"Encoder on a source of S = {c.S} tokens: outputs")
-    cases.compare_state(st, c.enc_state, "lstm", f"Encoder on a source of S = {c.S} tokens: final state")
-    assert_close(sub.call(model, c.src, c.lengths, c.tgt).value, c.logits, f"{what}: forward logits")
+    assert_close(sub.call(model, c.src, c.lengths, c.tgt).value, c.logits,
+                 f"{what}: forward logits (teacher forcing: the encoder, then the attention decoder)")
     got = sub.call(model, c.src, c.lengths, 6, c.bos, c.eos, method="greedy_decode").value
     cases.compare_tokens(got, c.greedy, f"{what}: greedy_decode(max_len=6)", 6, c.bos, c.eos)
     got = sub.call(model, c.src, c.lengths, 2, 6, c.bos, c.eos, method="beam_search").value
@@ -129,8 +125,8 @@ def test_long_sequences(sub, ref, once):
     dec = sub.build("Decoder", c.dec_state, **c.dec_kw, dtype=F64)
     lg, st, _ = expect_tuple(sub.call(dec, c.long_tgt, c.h0).value, "Decoder (logits, state, None)", 3)
     T = c.long_tgt.size(1)
-    assert_close(lg, c.dec_logits, f"Decoder (LSTM, 2 layers) over T = {T} target steps: logits")
-    cases.compare_state(st, c.dec_final, "lstm", f"Decoder (LSTM, 2 layers) over T = {T} target steps: final state")
+    assert_close(lg, c.dec_logits, f"Decoder (LSTM) over T = {T} target steps: logits")
+    cases.compare_state(st, c.dec_final, "lstm", f"Decoder (LSTM) over T = {T} target steps: final state")
 
 
 # ----------------------------------------------------------------------------- decoding ignores source padding
@@ -152,7 +148,7 @@ def _unmasked_greedy(ref, c, src):
 def _padding_cases(d, ref):
     """Decoding cases on which attending the padding changes the greedy tokens (by construction)."""
     out = []
-    for i, cfg in enumerate((("AttentionDecoder", "gru", 1, 4, 8, 3), ("AttentionDecoder", "lstm", 2, 3, 8, 2))):
+    for i, cfg in enumerate((("AttentionDecoder", "lstm", 2, 4, 8, 3),)):
         for attempt in range(20):
             c = cases.decode_case(d.child(i, attempt), ref, *cfg)
             c.src_padded = torch.cat([c.src, c.src.new_zeros(c.B, d.int(3, 6))], 1)
@@ -275,7 +271,7 @@ def test_sequence_loss_ignores_padding(sub, ref, once):
 def _one_cases(d, ref):
     V, E, H = cases.sizes(d)
     out = []
-    for cell, L in (("gru", 2), ("lstm", 1)):
+    for cell, L in (("lstm", 2),):
         kw = cases.kwargs_of(V, E, H, L, cell)
         m, state = cases.loaded(cases.seq2seq(ref, "AttentionDecoder", kw), d, 0.6)
         bos, eos = d.distinct(2, 1, V - 1)
@@ -292,7 +288,6 @@ def _one_cases(d, ref):
                                 beam=m.beam_search(src, lengths, 2, 3, bos, eos),
                                 what=f"Seq2Seq(Encoder, AttentionDecoder) ({cases.cell_name(cell, L)}) with one "
                                      "source of one token (B = 1, S = 1)")
-            c.dec = m.decoder(tgt, c.enc[1], c.enc[0], torch.tensor([[True]]))
         out.append(c)
     return out
 
@@ -309,12 +304,6 @@ def test_length_one(sub, ref, once):
         out, st = expect_tuple(sub.call(enc, c.src, c.lengths).value, f"{c.what}: Encoder (outputs, state)", 2)
         assert_close(out, c.enc[0], f"{c.what}: Encoder outputs")
         cases.compare_state(st, c.enc[1], c.cell, f"{c.what}: Encoder final state")
-        dec = sub.build("AttentionDecoder", {k[8:]: v for k, v in c.state.items() if k.startswith("decoder.")},
-                        **c.kw, dtype=F64)
-        lg, st, w = expect_tuple(sub.call(dec, c.tgt, c.enc[1], c.enc[0], torch.tensor([[True]])).value,
-                                 f"{c.what}: AttentionDecoder over one target step", 3)
-        assert_close(lg, c.dec[0], f"{c.what}: AttentionDecoder logits [1, 1, V]")
-        assert_close(w, c.dec[2], f"{c.what}: AttentionDecoder weights [1, 1, 1]")
         assert_close(sub.call(model, c.src, c.lengths, c.tgt).value, c.logits, f"{c.what}: forward logits [1, 1, V]")
         for n, exp in ((3, c.greedy), (1, c.greedy1)):
             cases.compare_tokens(sub.call(model, c.src, c.lengths, n, c.bos, c.eos, method="greedy_decode").value,

@@ -59,22 +59,25 @@ def _stable(m, state, fn, d) -> bool:
 
 # ----------------------------------------------------------------------------- 512+ positions
 def _long_case(d, ref):
-    S, T = d.int(520, 600), d.int(520, 560)
+    """float32 and one head keep the 512+ x 512+ attentions cheap; both sequences end with padding."""
+    S, T = d.int(520, 540), d.int(520, 530)
     Vs, Vt = d.distinct(2, 6, 10)
-    E, nh = 4, 2
+    E, nh = 4, 1
     args = (Vs, Vt, E, nh, 1, 1, d.int(3, 6))
     m, state = _module(ref, d, "Transformer", *args)
-    src = _padded(d, 2, S, Vs, [S, S - d.int(20, 300)])
-    tgt = _padded(d, 2, T, Vt, [T - d.int(1, 200), T])
+    m, state = m.float(), {k: v.float() for k, v in state.items()}
+    src = _padded(d, 1, S, Vs, [S - d.int(20, 300)])
+    tgt = _padded(d, 1, T, Vt, [T - d.int(1, 200)])
     tgt[:, 0] = 1
     with torch.no_grad():
         logits = m(src, tgt)
     layer, layer_state = _module(ref, d, "TransformerEncoderLayer", E, nh, d.int(3, 6))
-    x = d.randn(2, S, E)
+    layer, layer_state = layer.float(), {k: v.float() for k, v in layer_state.items()}
+    x = d.randn(1, S, E, dtype=F32)
     pad = (src != 0).unsqueeze(1)
     with torch.no_grad():
         layer_out = layer(x, pad)
-    for attempt in range(30):  # greedy decoding of the long source: outputs that vary and no near tie
+    for attempt in range(30):  # greedy decoding of the long source: tokens that vary and no near tie
         dd = d.child("greedy", attempt)
         gm = ref.Transformer(*args).to(F64).eval()
         gstate = _decoding_state(dd, gm)
@@ -82,7 +85,7 @@ def _long_case(d, ref):
         bos = dd.int(1, Vt - 1)
         with torch.no_grad():
             greedy = gm.greedy_decode(src, 6, bos, -1)
-            if len({tuple(r) for r in greedy.tolist()}) < 2 or not _stable(
+            if len(set(greedy[0].tolist())) < 2 or not _stable(
                     gm, gstate, lambda mm: mm.greedy_decode(src, 6, bos, -1), dd):
                 continue
         _require(S >= 512 and T >= 512 and bool((src == 0).any()) and bool((tgt == 0).any()),
@@ -103,11 +106,11 @@ def test_long_sequences(sub, ref, once):
     c = once(lambda d: _long_case(d, ref))
     hint = (" (positions beyond a few hundred: compute the positional encoding for the actual length, with no "
             "table cut at a fixed size such as 128 or 512)")
-    m = sub.build("Transformer", c.state, *c.args, dtype=F64)
+    m = sub.build("Transformer", c.state, *c.args, dtype=F32)
     got = sub.call(m, c.src, c.tgt).value
     assert_close(got, c.logits, f"Transformer{c.args} on a source of S = {c.S} and a target of T = {c.T} "
                                 f"positions, both padded: logits" + hint)
-    layer = sub.build("TransformerEncoderLayer", c.layer_state, *c.layer_args, dtype=F64)
+    layer = sub.build("TransformerEncoderLayer", c.layer_state, *c.layer_args, dtype=F32)
     assert_close(sub.call(layer, c.x, c.pad).value, c.layer_out,
                  f"TransformerEncoderLayer{c.layer_args} over S = {c.S} positions with a padding mask [B,1,S]")
     gm = sub.build("Transformer", c.gstate, *c.args, dtype=F64)
@@ -115,7 +118,7 @@ def test_long_sequences(sub, ref, once):
     got = expect_tensor(sub.call(gm, c.src, method="greedy_decode", max_len=6, bos_id=c.bos, eos_id=-1).value,
                         f"greedy_decode on a source of S = {c.S} positions")
     if not torch.equal(got, c.greedy):
-        fail(f"greedy_decode(src [2,{c.S}], max_len=6) on a long padded source: got {got.tolist()}, expected "
+        fail(f"greedy_decode(src [1,{c.S}], max_len=6) on a long padded source: got {got.tolist()}, expected "
              f"{c.greedy.tolist()}" + hint)
 
 
@@ -140,6 +143,8 @@ def test_transformer_parallel(sub, ref, draw):
 
     S2, T2, B2 = draw.int(9, 13), draw.int(9, 13), draw.int(5, 7)
     base = count(2, 3, 4)
+    if count(B2, S2, T2) == base:  # the usual case: one call with everything grown
+        return
     for grows, n, desc, loop in (
             ("sequence length", count(2, S2, T2), f"S={S2}, T={T2}",
              "positions (the positional encoding too is one tensor expression)"),
