@@ -64,7 +64,7 @@ def test_attention_decoder_parallel(sub, ref, draw):
 
 # ----------------------------------------------------------------------------- sources of 512+ tokens
 def _long_case(d, ref):
-    S = d.int(520, 560)
+    S = d.int(515, 530)
     B = 2
     for attempt in range(20):
         dd = d.child("long", attempt)
@@ -86,7 +86,7 @@ def _long_case(d, ref):
                     cases.stable(m, dict(state), lambda mm: mm.beam_search(src, lengths, 2, 6, bos, eos), dd)
             if not ok:
                 continue
-            T = d.int(3, 5)
+            T = 3
             tgt = dd.randint(1, kw["vocab_size"], (B, T))
             with torch.no_grad():
                 c = SimpleNamespace(kw=kw, state={k: v.clone() for k, v in state.items()}, bos=bos, eos=eos, src=src,
@@ -94,7 +94,7 @@ def _long_case(d, ref):
                                     beam=m.beam_search(src, lengths, 2, 6, bos, eos), logits=m(src, lengths, tgt))
                 dec_kw = dict(kw, cell="lstm")
                 dec, dstate = cases.loaded(ref.Decoder(**dec_kw), dd, 0.6)
-                Tl = d.int(520, 540)
+                Tl = d.int(515, 525)
                 c.dec_kw, c.dec_state, c.long_tgt = dec_kw, dstate, dd.randint(1, kw["vocab_size"], (B, Tl))
                 c.long_tgt[0, Tl - dd.int(1, 50):] = 0
                 c.h0 = cases.random_state(dd, "lstm", 1, B, kw["hidden_size"])
@@ -190,8 +190,6 @@ def _loss_cases(d, ref):
     targets[0, -1] = 0
     out.append(("confident logits (scale 1e3)", logits, targets, 0))
     out.append(("every target is padding", d.randn(B, T, V), torch.zeros(B, T, dtype=torch.int64), 0))
-    pad = d.int(1, V - 1)
-    out.append((f"every target is padding (pad_id={pad})", d.randn(B, T, V), torch.full((B, T), pad), pad))
     out.append(("one sequence of one token", d.randn(1, 1, V), d.randint(1, V, (1, 1)), 0))
     res = []
     for what, lg, tg, p in out:
@@ -231,7 +229,7 @@ def _loss_mask_case(d, ref):
     B, T, V = d.distinct(3, 2, 7)
     V = max(V, 4)
     out = []
-    for pad in (0, d.int(1, V - 1)):
+    for pad in (d.int(1, V - 1),):
         logits = d.randn(B, T, V)
         targets = d.randint(0, V, (B, T))
         targets[:, -1] = pad
@@ -249,7 +247,7 @@ def _loss_mask_case(d, ref):
 
 
 @check(points=0.5, description="sequence_loss ignores pad targets: their logits change neither the loss nor "
-                               "receive any gradient (pad_id 0 and another)", kind="masks",
+                               "receive any gradient (a pad_id other than 0)", kind="masks",
        promises=("loss.mean", "pad.zero"), targets=("sequence_loss",))
 def test_sequence_loss_ignores_padding(sub, ref, once):
     for c in once(lambda d: _loss_mask_case(d, ref)):
@@ -284,7 +282,6 @@ def _one_cases(d, ref):
             c = SimpleNamespace(cell=cell, L=L, kw=kw, state=state, src=src, lengths=lengths, tgt=tgt, bos=bos,
                                 eos=eos, logits=m(src, lengths, tgt), enc=m.encoder(src, lengths),
                                 greedy=m.greedy_decode(src, lengths, 3, bos, eos),
-                                greedy1=m.greedy_decode(src, lengths, 1, bos, eos),
                                 beam=m.beam_search(src, lengths, 2, 3, bos, eos),
                                 what=f"Seq2Seq(Encoder, AttentionDecoder) ({cases.cell_name(cell, L)}) with one "
                                      "source of one token (B = 1, S = 1)")
@@ -292,20 +289,16 @@ def _one_cases(d, ref):
     return out
 
 
-@check(points=1, description="a batch of one and sequences of length one: Encoder, AttentionDecoder, forward, "
-                             "greedy_decode (max_len 1 and 3) and beam_search", kind="shapes",
+@check(points=1, description="a batch of one and sequences of length one: forward (Encoder, AttentionDecoder), "
+                             "greedy_decode and beam_search", kind="shapes",
        promises=("batch.any", "length.one", "seq2seq.forward", "seq2seq.greedy", "seq2seq.beam"),
        targets=("Encoder", "AttentionDecoder", "Seq2Seq", "Seq2Seq.greedy_decode", "Seq2Seq.beam_search"))
 def test_length_one(sub, ref, once):
     for c in once(lambda d: _one_cases(d, ref)):
         model = cases.build_seq2seq(sub, "AttentionDecoder", c.kw, c.state)
-        enc = sub.build("Encoder", {k[8:]: v for k, v in c.state.items() if k.startswith("encoder.")}, **c.kw,
-                        dtype=F64)
-        out, st = expect_tuple(sub.call(enc, c.src, c.lengths).value, f"{c.what}: Encoder (outputs, state)", 2)
-        assert_close(out, c.enc[0], f"{c.what}: Encoder outputs")
-        cases.compare_state(st, c.enc[1], c.cell, f"{c.what}: Encoder final state")
-        assert_close(sub.call(model, c.src, c.lengths, c.tgt).value, c.logits, f"{c.what}: forward logits [1, 1, V]")
-        for n, exp in ((3, c.greedy), (1, c.greedy1)):
+        assert_close(sub.call(model, c.src, c.lengths, c.tgt).value, c.logits,
+                     f"{c.what}: forward logits [1, 1, V] (the encoder, then the attention decoder)")
+        for n, exp in ((3, c.greedy),):
             cases.compare_tokens(sub.call(model, c.src, c.lengths, n, c.bos, c.eos, method="greedy_decode").value,
                                  exp, f"{c.what}: greedy_decode(max_len={n})", n, c.bos, c.eos)
         cases.compare_tokens(sub.call(model, c.src, c.lengths, 2, 3, c.bos, c.eos, method="beam_search").value,
@@ -347,10 +340,6 @@ def _with_hint(fn):
 def test_noncontiguous_inputs(sub, ref, once):
     c = once(lambda d: _strided_case(d, ref))
     what = "GRU, 2 layers, with transposed and sliced views as inputs"
-    enc = sub.build("Encoder", {k[8:]: v for k, v in c.state.items() if k.startswith("encoder.")}, **c.kw,
-                    dtype=F64)
-    out, st = expect_tuple(sub.call(enc, Strided(c.src, "transposed"), c.lengths).value, f"Encoder ({what})", 2)
-    _with_hint(lambda: assert_close(out, c.encoded[0], f"Encoder ({what}): outputs"))
     dec = sub.build("AttentionDecoder", {k[8:]: v for k, v in c.state.items() if k.startswith("decoder.")},
                     **c.kw, dtype=F64)
     lg, st, w = expect_tuple(sub.call(dec, Strided(c.tgt, "transposed"), Strided(c.h0, "sliced"),
@@ -359,5 +348,5 @@ def test_noncontiguous_inputs(sub, ref, once):
     _with_hint(lambda: assert_close(w, c.dec[2], f"AttentionDecoder ({what}): attention weights"))
     _with_hint(lambda: assert_close(lg, c.dec[0], f"AttentionDecoder ({what}): logits"))
     model = cases.build_seq2seq(sub, "AttentionDecoder", c.kw, c.state)
-    got = sub.call(model, Strided(c.src, "sliced"), c.lengths, Strided(c.tgt, "transposed")).value
-    _with_hint(lambda: assert_close(got, c.logits, f"Seq2Seq.forward ({what}): logits"))
+    got = sub.call(model, Strided(c.src, "transposed"), c.lengths, Strided(c.tgt, "sliced")).value
+    _with_hint(lambda: assert_close(got, c.logits, f"Seq2Seq.forward ({what}): logits (Encoder and decoder)"))
