@@ -82,16 +82,14 @@ def _long_case(d, ref):
             if len({tuple(r) for r in g.tolist()}) < 2 and B > 1:
                 continue
             with torch.no_grad():
-                ok = cases.stable(m, dict(state), lambda mm: mm.greedy_decode(src, lengths, 6, bos, eos), dd) and \
-                    cases.stable(m, dict(state), lambda mm: mm.beam_search(src, lengths, 2, 6, bos, eos), dd)
+                ok = cases.stable(m, dict(state), lambda mm: mm.greedy_decode(src, lengths, 6, bos, eos), dd)
             if not ok:
                 continue
             T = 3
             tgt = dd.randint(1, kw["vocab_size"], (B, T))
             with torch.no_grad():
                 c = SimpleNamespace(kw=kw, state={k: v.clone() for k, v in state.items()}, bos=bos, eos=eos, src=src,
-                                    lengths=lengths, S=S, tgt=tgt, greedy=g,
-                                    beam=m.beam_search(src, lengths, 2, 6, bos, eos), logits=m(src, lengths, tgt))
+                                    lengths=lengths, S=S, tgt=tgt, greedy=g, logits=m(src, lengths, tgt))
                 dec_kw = dict(kw, cell="lstm")
                 dec, dstate = cases.loaded(ref.Decoder(**dec_kw), dd, 0.6)
                 Tl = d.int(515, 525)
@@ -106,12 +104,10 @@ def _long_case(d, ref):
 
 
 @check(points=2, timeout=30, description="sources of 512+ tokens: encoder and attention decoder in teacher "
-                                         "forcing, greedy and beam decoding; a Decoder (LSTM) over 512+ target steps",
+                                         "forcing, greedy decoding; a Decoder (LSTM) over 512+ target steps",
        kind="long_sequence",
-       promises=("encoder.final-state", "encoder.padding", "seq2seq.forward", "seq2seq.greedy", "seq2seq.beam",
-                 "decoder.forward"),
-       targets=("Encoder", "Decoder", "AttentionDecoder", "Seq2Seq", "Seq2Seq.greedy_decode",
-                "Seq2Seq.beam_search"))
+       promises=("encoder.final-state", "encoder.padding", "seq2seq.forward", "seq2seq.greedy", "decoder.forward"),
+       targets=("Encoder", "Decoder", "AttentionDecoder", "Seq2Seq", "Seq2Seq.greedy_decode"))
 def test_long_sequences(sub, ref, once):
     c = once(lambda d: _long_case(d, ref))
     what = f"Seq2Seq(Encoder, AttentionDecoder) (GRU) on a source of S = {c.S} tokens (one row padded)"
@@ -120,8 +116,6 @@ def test_long_sequences(sub, ref, once):
                  f"{what}: forward logits (teacher forcing: the encoder, then the attention decoder)")
     got = sub.call(model, c.src, c.lengths, 6, c.bos, c.eos, method="greedy_decode").value
     cases.compare_tokens(got, c.greedy, f"{what}: greedy_decode(max_len=6)", 6, c.bos, c.eos)
-    got = sub.call(model, c.src, c.lengths, 2, 6, c.bos, c.eos, method="beam_search").value
-    cases.compare_tokens(got, c.beam, f"{what}: beam_search(beam_size=2, max_len=6)", 6, c.bos, c.eos, beam=True)
     dec = sub.build("Decoder", c.dec_state, **c.dec_kw, dtype=F64)
     lg, st, _ = expect_tuple(sub.call(dec, c.long_tgt, c.h0).value, "Decoder (logits, state, None)", 3)
     T = c.long_tgt.size(1)
