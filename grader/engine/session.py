@@ -13,6 +13,7 @@ from ..catalog import Assignment
 from ..checks.plugin import GradingPlugin, Job, checks_version
 from ..config import CourseConfig
 from ..errors import ConfigError
+from ..fingerprints.sources import for_run as fingerprinter_for
 from ..results import SubmissionResult
 from ..sandbox.client import Sandbox
 from ..sandbox.launcher import Limits
@@ -59,6 +60,7 @@ def run_session(
     quiet: bool = True,
     budget_s: float = 180.0,
     timeout_cap: float | None = None,
+    fingerprints: bool = True,
 ) -> GradingPlugin:
     """Grade every job with the assignment's checks; `on_result` gets each result as it is done."""
     own_sandbox = sandbox is None
@@ -79,6 +81,7 @@ def run_session(
         hidden_roots=(assignment.hidden_checks(cfg).resolve(),),
         checks_version=version_of_checks(assignment, cfg, hidden),
         budget_s=budget_s, timeout_cap=timeout_cap,
+        fingerprints=fingerprinter_for(assignment, cfg, hidden) if fingerprints else None,
     )
     try:
         _run_pytest(assignment, paths, cfg, plugin, quiet)

@@ -1,0 +1,75 @@
+"""Where the answers of the reference and of the known-bug variants come from.
+
+- `VariantCode`: in the grader, which has the reference and its catalogue
+  (`solutions/checks/<id>/bugs.py`): each call is run on the variant in-process
+  (`LocalRun`), and the answers are cached for the run.
+- `ShippedNumbers`: on a student's machine, which has neither: the answers that
+  `seqgrade release` computed for the public checks' calls whose inputs do not
+  depend on the seed, looked up by request digest (`shipped`).
+
+`for_run` picks one for a grading run.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from .diagnose import UNKNOWN, Fingerprinter, KnownBug
+from .local import LocalRun, Unanswerable
+from .transcript import Transcript
+
+
+class VariantCode:
+    """Answers computed in the grader by running each call on the reference and its variants."""
+
+    MAX_CACHED = 20000  # answers kept for the run (a class sends the same requests: most are reused)
+
+    def __init__(self, variants):
+        self.variants = variants  # catalogue.Variants
+        self._known = [KnownBug(b.id, b.says) for b in variants.bugs.values()]
+        self._cache: dict[tuple[str, str], object] = {}
+
+    def bugs(self) -> list[KnownBug]:
+        return self._known
+
+    def relevant(self, bug_id: str, transcript: Transcript) -> bool:
+        return self.variants.reaches(bug_id, transcript.names())
+
+    def answers(self, key: str, transcript: Transcript, digests: list[str]) -> Iterator[object]:
+        run = None
+        for k, call in enumerate(transcript.calls):
+            ck = (key, digests[k])
+            if ck in self._cache and run is None:
+                yield self._cache[ck]
+                continue
+            if run is None:  # a request not seen before: replay this check from its first call
+                run = LocalRun(self.variants.module(key))
+                try:
+                    for earlier in transcript.calls[:k]:
+                        run.answer(earlier)
+                except Unanswerable:
+                    yield UNKNOWN
+                    return
+            try:
+                answer = run.answer(call)
+            except Unanswerable:
+                yield UNKNOWN
+                return
+            if len(self._cache) >= self.MAX_CACHED:
+                self._cache.clear()
+            self._cache[ck] = answer
+            yield answer
+
+
+def for_run(assignment, cfg, hidden: bool) -> Fingerprinter:
+    """The fingerprinter of a grading run: variants' code with the hidden checks, shipped numbers without."""
+    from .catalogue import Variants, catalogue_path, load_bugs
+
+    if hidden:
+        bugs = load_bugs(catalogue_path(assignment.hidden_checks(cfg)))
+        if bugs:
+            return Fingerprinter(VariantCode(Variants(assignment.reference(cfg), bugs, assignment.module)))
+        return Fingerprinter()
+    from .shipped import load_shipped
+
+    return Fingerprinter(load_shipped(assignment.public_checks(cfg)))
