@@ -30,7 +30,7 @@ TOLERANCES = {torch.float64: (1e-5, 1e-7), torch.float32: (1e-3, 1e-4)}
 def recorded(call: Call) -> Any:
     """What the student's code answered, in the form `LocalRun.answer` gives."""
     if call.raised:
-        return Raised(call.raised)
+        return Raised.of(call.raised, call.message)
     if call.op == "new":
         return wire.Ref(call.answer.id) if isinstance(call.answer, wire.Ref) else call.answer
     return call.answer

@@ -1,8 +1,8 @@
 """What the grading plugin asks after each check: does a failure match a known bug?
 
 `Fingerprinter` lives for one grading run. The plugin makes each submission's
-`sub` with `submission()`, calls `begin()` before every check and `verdict()`
-after it. A failed check's transcript is compared with the answers of each
+`sub` with `submission()`, calls `begin()` before every check, `end()` after
+it, and `finish()` with the submission's results when all have run. A failed check's transcript is compared with the answers of each
 known-bug variant (`AnswerSource`: the variants' code in the grader, or
 numbers shipped with the public checks): the first variant that gave every
 answer the student's code gave, on a check where the student's code differs
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
+from ..results import CheckResult
 from .answers import recorded, request_digests, same
 from .missing import MissingFunctions
 from .transcript import RecordingSubmission, Transcript
@@ -42,12 +43,12 @@ class AnswerSource(Protocol):
 
 
 @dataclass
-class Verdict:
-    """A check's outcome after the fingerprint: status and message for the student, and the bug's id."""
+class _Ran:
+    """A check that ran on the current submission: its name, status and transcript."""
 
+    name: str
     status: str
-    message: str
-    bug: str = ""
+    transcript: Transcript
 
 
 @dataclass
@@ -56,37 +57,57 @@ class Fingerprinter:
 
     source: AnswerSource | None = None
     missing: MissingFunctions = field(default_factory=MissingFunctions)
-    _seen: list[str] = field(default_factory=list)  # bugs already named for the current submission
+    _ran: list[_Ran] = field(default_factory=list)  # the current submission's checks
+    _named: list[str] = field(default_factory=list)  # bugs already named for the current submission
 
     # -- hooks of the grading plugin ---------------------------------------
     def submission(self, sandbox, source: str, module: str, filename: str) -> RecordingSubmission:
+        """The `sub` of a new submission (its transcripts start empty)."""
         self.missing.reset()
-        self._seen = []
+        self._ran, self._named = [], []
         return RecordingSubmission(sandbox, source, module, filename)
 
-    def begin(self, check: str, sub) -> None:
+    def begin(self, check_id: str, sub) -> None:
+        """A check is about to run."""
         if isinstance(sub, RecordingSubmission):
-            sub.begin(check)
+            sub.begin(check_id)
 
-    def verdict(self, check: str, sub, status: str, message: str) -> Verdict:
-        transcript = sub.transcript if isinstance(sub, RecordingSubmission) else Transcript(check)
-        if status == "error":
-            note = self.missing.explain(check, transcript)
-            return Verdict(status, note or message)
-        if status != "failed" or self.source is None:
-            return Verdict(status, message)
-        bug = self.diagnose(transcript)
-        if bug is None:
-            return Verdict(status, message)
-        if bug.id not in self._seen:
-            self._seen.append(bug.id)
-        return Verdict(status, f"Known bug: {bug.says}. Details: {message}", bug.id)
+    def end(self, name: str, sub, status: str) -> None:
+        """A check has run, with this status."""
+        transcript = sub.transcript if isinstance(sub, RecordingSubmission) else Transcript()
+        self._ran.append(_Ran(name, status, transcript))
+
+    def finish(self, checks: list[CheckResult]) -> None:
+        """Rewrite the messages of the submission's failed checks: a known bug, or a missing function."""
+        ran = {r.name: r for r in self._ran}
+        passed = [r.transcript for r in self._ran if r.status == "passed" and r.transcript.calls]
+        for c in checks:
+            r = ran.get(c.name)
+            if r is None or c.status not in ("failed", "error"):
+                continue
+            if c.status == "error":
+                note = self.missing.explain(c.name, r.transcript)
+                if note:
+                    c.message = note
+                    continue
+            if self.source is None:
+                continue
+            bug = self.diagnose(r.transcript, passed)
+            if bug is not None:
+                c.message, c.bug = f"Known bug: {bug.says}. Details: {c.message}", bug.id
+                if bug.id not in self._named:
+                    self._named.append(bug.id)
+        self._ran = []
 
     # -- the fingerprint ---------------------------------------------------
-    def diagnose(self, transcript: Transcript) -> KnownBug | None:
-        """The known bug whose variant answered every call as the student's code did, if one did."""
+    def diagnose(self, transcript: Transcript, passed: list[Transcript] = ()) -> KnownBug | None:
+        """The known bug whose variant answered every call of `transcript` as the student's code did.
+
+        The student's code must differ from the reference on this transcript, and the variant must
+        not contradict a passed check (one the reference and the student answered alike).
+        """
         calls = transcript.calls
-        if not calls or not all(c.done for c in calls):
+        if not calls or not all(c.done for c in calls) or self.source is None:
             return None
         digests = request_digests(transcript)
         if digests is None:
@@ -94,14 +115,26 @@ class Fingerprinter:
         student = [recorded(c) for c in calls]
         if self._agrees(REFERENCE, transcript, digests, student):
             return None  # the answers are the reference's: the check judged something else (speed, counts)
-        bugs = self.source.bugs()
-        order = sorted(bugs, key=lambda b: (b.id not in self._seen,))  # this submission's bugs first
+        order = sorted(self.source.bugs(), key=lambda b: b.id not in self._named)  # this submission's first
         for bug in order:
             if not self.source.relevant(bug.id, transcript):
                 continue
-            if self._agrees(bug.id, transcript, digests, student):
+            if self._agrees(bug.id, transcript, digests, student) and self._consistent(bug.id, passed):
                 return bug
         return None
+
+    def _consistent(self, key: str, passed: list[Transcript]) -> bool:
+        """No passed check that the reference answered as the student did is answered otherwise by `key`."""
+        for t in passed:
+            if not self.source.relevant(key, t):
+                continue
+            digests = request_digests(t)
+            if digests is None:
+                continue
+            student = [recorded(c) for c in t.calls]
+            if self._agrees(REFERENCE, t, digests, student) and not self._agrees(key, t, digests, student):
+                return False
+        return True
 
     def _agrees(self, key: str, transcript: Transcript, digests: list[str], student: list) -> bool:
         answers = self.source.answers(key, transcript, digests)

@@ -10,6 +10,7 @@ code runs here, never a submission.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -21,11 +22,21 @@ from ..sandbox.client import CallResult
 from .transcript import Call
 
 
+# The sandbox's own message when a backward pass finds nothing to differentiate (grader/sandbox/harness.py).
+NO_GRAD_MESSAGE = ("no output requires grad: the outputs are cut off from the inputs and parameters (look for "
+                   ".detach(), .data, torch.no_grad() or a new tensor built from .tolist()/.item())")
+
+
 @dataclass(frozen=True)
 class Raised:
-    """The answer of a call that raised: only the exception's type is compared."""
+    """The answer of a call that raised: its type, and its message with the numbers left out."""
 
     type_name: str
+    pattern: str
+
+    @classmethod
+    def of(cls, type_name: str, message: str) -> "Raised":
+        return cls(type_name, re.sub(r"[0-9]+", "#", str(message))[:120])
 
 
 class Unanswerable(Exception):
@@ -46,7 +57,7 @@ class LocalRun:
         except Unanswerable:
             raise
         except Exception as exc:  # the variant's own exception: an answer like any other
-            return Raised(type(exc).__name__)
+            return Raised.of(type(exc).__name__, str(exc))
 
     # -- plumbing ----------------------------------------------------------
     def _resolve(self, ref: wire.Ref):
@@ -118,7 +129,7 @@ class LocalRun:
         if backward is not None:
             pairs = [(o, g) for o, g in _pairs(out, backward) if o.requires_grad]
             if not pairs:
-                raise RuntimeError("no output requires grad")
+                raise RuntimeError(NO_GRAD_MESSAGE)
             torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
             result.input_grads = _round_trip([t.grad for t in grad_inputs])
             if isinstance(owner, torch.nn.Module):
