@@ -18,6 +18,9 @@ class CheckEntry:
     description: str
     file: Path
     timeout: float
+    kind: str = ""
+    promises: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
 
 
 def list_checks(a: Assignment, cfg: CourseConfig, hidden: bool = True) -> list[CheckEntry]:
@@ -29,5 +32,5 @@ def list_checks(a: Assignment, cfg: CourseConfig, hidden: bool = True) -> list[C
     for item in plugin.items:
         info = check_info(item)
         out.append(CheckEntry(plugin.check_name(item), info.points, plugin.visibility(item), info.description,
-                              Path(str(item.path)), info.timeout))
+                              Path(str(item.path)), info.timeout, info.kind, info.promises, info.targets))
     return out

@@ -95,10 +95,35 @@ MUTANTS = [
            note="rnn_forward uses h @ W_hh; rnn_backward (unchanged) no longer matches it"),
 ]
 
-# Mutants the public checks (no reference) must catch too, graded with hidden=False.
-PUBLIC_MUTANTS = {
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
+PUBLIC_CAUGHT = {
     "whh_untransposed": {"test_public_rnn_matches_torch", "test_public_rnncell_matches_torch"},
     "reverse_not_rereversed": {"test_public_rnn_matches_torch"},
     "runs_backwards_in_time": {"test_public_rnn_causality"},
     "bptt_no_recurrent_term": {"test_public_rnn_backward"},
 }
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("whh_untransposed", "test_rnncell_values", ["transpose weight_hh"]),
+    ("detached_hidden", "test_rnn_gradients", ["does not flow back", ".detach()"]),
+    ("outputs_alias_last_state", "test_rnn_values", ["equals the last one", "in place"]),
+    ("bias_hh_missing", "test_rnncell_values", ["missing bias_hh"]),
+    ("nonlinearity_ignored", "test_rnncell_relu", ["nonlinearity"]),
+    ("reverse_not_rereversed", "test_rnn_bidirectional", ["reverse", "index t"]),
+    ("batch_first_output_ignored", "test_rnn_batch_first", ["batch_first=True", "[B, T, D*H]"]),
+    ("batch_first_reshape", "test_rnn_batch_independence", ["not reshape"]),
+    ("h_n_from_last_output", "test_rnn_bidirectional", ["h_n", "after reading the FIRST step"]),
+    ("hx_ignored", "test_rnn_values", ["hx = zeros"]),
+    ("hx_rows_direction_major", "test_rnn_multilayer_bidirectional", ["layer * D + direction"]),
+    ("runs_backwards_in_time", "test_rnn_causality", ["x_0..x_t"]),
+    ("cell_unbatched_not_squeezed", "test_rnncell_shapes", ["unbatched result", "squeeze"]),
+    ("whh_untransposed", "test_rnn_values", ["transpose weight_hh"]),
+    ("bptt_no_recurrent_term", "test_rnn_backward", ["a_{t+1} W_hh"]),
+    ("bptt_no_recurrent_term", "test_rnn_backward_long", ["dies out faster"]),
+    ("bptt_dwhh_uses_h_t", "test_rnn_backward", ["h_{t-1}"]),
+    ("bptt_tanh_derivative_of_previous_state", "test_rnn_backward", ["1 - h_t^2"]),
+    ("bptt_dh0_without_whh", "test_rnn_backward", ["a_0 W_hh"]),
+    ("detached_hidden", "test_rnn_long_sequence", ["dies out faster"]),
+    ("activation_missing", "test_rnn_long_sequence", ["|h|"]),
+]

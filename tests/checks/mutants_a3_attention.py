@@ -116,7 +116,7 @@ MUTANTS = [
            {"test_positional_encoding"}, "sines then cosines instead of interleaved"),
 ]
 
-# Mutants that the public checks (no reference) catch as well: {mutant name: public checks that fail}.
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
 PUBLIC_CAUGHT = {
     "softmax_wrong_axis": {"test_public_weights_sum_to_one", "test_public_sdpa_matches_torch"},
     "missing_sqrt_dk": {"test_public_sdpa_matches_torch", "test_public_mha_matches_torch"},
@@ -127,3 +127,30 @@ PUBLIC_CAUGHT = {
     "sdpa_loop_over_positions": {"test_public_parallelism"},
     "fully_masked_nan": {"test_public_fully_masked_row"},
 }
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("softmax_wrong_axis", "test_softmax_over_keys", ["over the queries instead of the keys", "softmax dimension"]),
+    ("softmax_wrong_axis", "test_sdpa_values", ["softmax dimension"]),
+    ("missing_sqrt_dk", "test_sdpa_values", ["not divided by sqrt(d_k)"]),
+    ("scale_by_dk", "test_sdpa_values", ["divided by d_k instead of sqrt(d_k)"]),
+    ("inverted_mask", "test_mask_convention", ["True = may attend"]),
+    ("mask_after_softmax", "test_mask_convention", ["after the softmax"]),
+    ("mask_with_zero", "test_mask_convention", ["-inf"]),
+    ("fully_masked_nan", "test_fully_masked_rows", ["NaN"]),
+    ("fully_masked_uniform", "test_fully_masked_rows", ["uniform"]),
+    ("causal_strict", "test_causal_mask", ["off by one"]),
+    ("heads_merged_without_transpose", "test_mha_values", ["without transposing back"]),
+    ("qkv_chunk_order", "test_mha_values", ["swapped"]),
+    ("out_proj_missing", "test_mha_values", ["out_proj is not applied"]),
+    ("out_proj_before_merge", "test_mha_values", ["out_proj is applied before the heads are merged"]),
+    ("sdpa_loop_over_positions", "test_sdpa_parallel",
+     ["the number of tensor operations grows with the sequence length: do not loop over positions"]),
+    ("mha_loop_over_heads", "test_mha_parallel", ["grows with the number of heads", "do not loop over heads"]),
+    ("mha_in_proj_data", "test_mha_gradients", ["no gradient reached"]),
+    ("additive_no_tanh", "test_additive_values", ["no tanh"]),
+    ("general_w_transposed", "test_general_values", ["W is transposed"]),
+    ("pe_sin_cos_swapped", "test_positional_encoding", ["sin and cos are swapped"]),
+    ("pe_exponent_i_over_d", "test_positional_encoding", ["exponent"]),
+    ("manual_softmax_overflow", "test_large_scores", ["NaN or inf", "row maximum"]),
+]

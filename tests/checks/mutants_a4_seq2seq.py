@@ -124,3 +124,39 @@ MUTANTS = [
            fails={"test_beam_search", "test_public_beam_data"},
            note="beam search returns the last (worst) beam instead of the best"),
 ]
+
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
+PUBLIC_CAUGHT = {
+    "loss_nan_all_pad": {"test_public_sequence_loss"},
+    "attn_softmax_wrong_axis": {"test_public_attention_weights"},
+    "greedy_no_pad_after_eos": {"test_public_greedy_data"},
+    "enc_state_after_padding": {"test_public_encoder_vs_torch", "test_public_padding_invariance"},
+}
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("attn_softmax_wrong_axis", "test_public_attention_weights", ["softmax dimension"]),
+    ("attn_softmax_wrong_axis", "test_attention_decoder_values", ["softmax dimension"]),
+    ("attn_unmasked", "test_attention_decoder_values", ["src_mask"]),
+    ("attn_unmasked", "test_public_attention_weights", ["padded", "src_mask"]),
+    ("attn_concat_order", "test_attention_decoder_values", ["[context; embedding]"]),
+    ("attn_lstm_query_c", "test_attention_decoder_values", ["cell state c"]),
+    ("attn_query_after_step", "test_attention_decoder_values", ["before"]),
+    ("enc_state_after_padding", "test_encoder_values", ["last real token"]),
+    ("enc_outputs_not_zeroed", "test_encoder_values", ["0 at padded positions"]),
+    ("loss_counts_pad", "test_sequence_loss", ["pad tokens are counted"]),
+    ("loss_nan_all_pad", "test_public_sequence_loss", ["NaN"]),
+    ("tf_feeds_targets", "test_public_teacher_forcing", ["earlier step"]),
+    ("tf_feeds_targets", "test_seq2seq_values", ["shifted left"]),
+    ("tf_shifted_again", "test_public_teacher_forcing", ["do not shift"]),
+    ("greedy_includes_bos", "test_greedy_decode", ["BOS"]),
+    ("greedy_no_pad_after_eos", "test_decode_format", ["after its EOS"]),
+    ("greedy_no_stop", "test_decode_format", ["every row has produced EOS"]),
+    ("detached_encoder_outputs", "test_seq2seq_gradients", ["encoder", "detach"]),
+    ("dec_ignores_state", "test_decoder_values", ["initial state"]),
+    ("dec_ignores_state", "test_public_decoder_vs_torch", ["initial state"]),
+    ("beam_returns_last", "test_beam_search", ["best hypothesis"]),
+    ("beam_length_normalised", "test_beam_search", ["length normalisation"]),
+    ("beam_extends_finished", "test_beam_search", ["only by pad"]),
+    ("loss_mean_with_pad", "test_public_sequence_loss", ["ignore"]),
+]

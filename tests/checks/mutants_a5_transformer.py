@@ -88,7 +88,7 @@ MUTANTS = [
            {"test_layers_parallel"}, "the feed-forward applied one position at a time (correct values)"),
 ]
 
-# Mutants that the public checks (no reference) catch as well: {mutant name: public checks that fail}.
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
 PUBLIC_CAUGHT = {
     "encoder_pre_norm": {"test_public_encoder_layer_matches_torch", "test_public_transformer_expected"},
     "decoder_norm2_norm3_swapped": {"test_public_decoder_layer_matches_torch"},
@@ -96,3 +96,28 @@ PUBLIC_CAUGHT = {
     "no_embedding_scale": {"test_public_transformer_expected"},
     "greedy_includes_bos": {"test_public_greedy_expected"},
 }
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("encoder_pre_norm", "test_encoder_layer_values", ["pre-norm", "post-norm"]),
+    ("encoder_no_ffn_residual", "test_encoder_layer_values", ["no residual connection"]),
+    ("decoder_no_relu", "test_decoder_layer_values", ["no ReLU"]),
+    ("decoder_norm2_norm3_swapped", "test_decoder_layer_values", ["norm2 and norm3 are swapped"]),
+    ("memory_mask_ignored", "test_decoder_layer_values", ["memory_mask is not passed"]),
+    ("no_embedding_scale", "test_transformer_values", ["sqrt(d_model)"]),
+    ("no_positional_encoding", "test_transformer_values", ["no positional encoding"]),
+    ("decoder_not_causal", "test_decoder_causality", ["causal mask"]),
+    ("decoder_not_causal", "test_transformer_values", ["not causal"]),
+    ("target_padding_not_masked", "test_transformer_values", ["target padding"]),
+    ("cross_attention_ignores_source_padding", "test_padding_and_batch_independence", ["source padding"]),
+    ("cross_attention_ignores_source_padding", "test_transformer_values", ["cross-attention attends source padding"]),
+    ("encoder_ignores_source_padding", "test_transformer_values", ["encoder's self-attention attends source padding"]),
+    ("embedding_without_padding_idx", "test_transformer_gradients", ["padding_idx=0"]),
+    ("memory_detached", "test_transformer_gradients", ["no gradient reached"]),
+    ("greedy_includes_bos", "test_greedy_decode", ["BOS"]),
+    ("greedy_no_pad_after_eos", "test_greedy_decode", ["filled with 0"]),
+    ("greedy_no_early_stop", "test_greedy_decode", ["stop as soon as every row has"]),
+    ("mha_loop_over_heads", "test_layers_parallel", ["grows with the number of heads: do not loop over heads"]),
+    ("encoder_ffn_loop_over_positions", "test_layers_parallel",
+     ["the number of tensor operations grows with the sequence length: do not loop over positions"]),
+]

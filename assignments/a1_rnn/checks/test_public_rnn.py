@@ -57,7 +57,9 @@ def _cell_case(d, nonlinearity):
     return kwargs, state, args, grads, _expected(module, args, grads)
 
 
-@check(points=1, description="RNNCell matches torch.nn.RNNCell (tanh and relu): values and gradients")
+@check(points=1, description="RNNCell matches torch.nn.RNNCell (tanh and relu): values and gradients",
+       kind="values", promises=("rnncell.forward", "rnncell.params", "rnn.options", "values.tolerance"),
+       targets=("RNNCell",))
 def test_public_rnncell_matches_torch(sub, once):
     for nl in ("tanh", "relu"):
         kwargs, state, args, grads, expected = once(lambda d: _cell_case(d, nl), key=nl)
@@ -84,7 +86,9 @@ CONFIGS = {
 }
 
 
-@check(points=1, description="RNN matches torch.nn.RNN (one layer; two layers, bidirectional, batch_first)")
+@check(points=1, description="RNN matches torch.nn.RNN (one layer; two layers, bidirectional, batch_first)",
+       kind="values", promises=("rnn.forward", "rnn.params", "rnn.layers-directions", "layout.time-first"),
+       targets=("RNN",))
 def test_public_rnn_matches_torch(sub, once):
     for key, config in CONFIGS.items():
         kwargs, state, args, grads, expected = once(lambda d: _rnn_case(d, **config), key=key)
@@ -110,7 +114,9 @@ def _shape_cases(d):
     return out
 
 
-@check(points=1, description="RNN shapes and dtypes: unbatched input, batch of one, float32")
+@check(points=1, description="RNN shapes and dtypes: unbatched input, batch of one, float32",
+       kind="shapes", promises=("rnn.unbatched", "batch.any", "dtype.float32-float64", "rnn.hx-layout"),
+       targets=("RNN",))
 def test_public_rnn_shapes(sub, once):
     for what, kwargs, state, dtype, args, (e_out, e_hn) in once(_shape_cases):
         m = sub.build("RNN", state, **kwargs, dtype=dtype)
@@ -132,7 +138,9 @@ def _causal_case(d):
     return kwargs, state, x, x2, t0
 
 
-@check(points=1, description="RNN is causal: the output at step t does not depend on inputs after t")
+@check(points=1, description="RNN is causal: the output at step t does not depend on inputs after t",
+       kind="properties", promises=("rnn.forward",),
+       targets=("RNN",))
 def test_public_rnn_causality(sub, once):
     kwargs, state, x, x2, t0 = once(_causal_case)
     m = sub.build("RNN", state, **kwargs, dtype=torch.float64)

@@ -84,12 +84,16 @@ def _compare(sub, kind, cell, c, what):
         assert_grad_close(r.param_grads.get(pname), e, f"{what}: d loss / d {pname}")
 
 
-@check(points=1, description="LSTMCell matches torch.nn.LSTMCell: values and gradients")
+@check(points=1, description="LSTMCell matches torch.nn.LSTMCell: values and gradients",
+       kind="values", promises=("gated.forward", "gated.params", "lstm.gate-order", "lstm.state-pair"),
+       targets=("LSTMCell",))
 def test_public_lstmcell_matches_torch(sub, once):
     _compare(sub, "LSTM", True, once(lambda d: _case(d, "LSTM", True)), "LSTMCell(x, (h, c))")
 
 
-@check(points=1, description="GRUCell matches torch.nn.GRUCell: values and gradients")
+@check(points=1, description="GRUCell matches torch.nn.GRUCell: values and gradients",
+       kind="values", promises=("gated.forward", "gated.params", "gru.gate-order"),
+       targets=("GRUCell",))
 def test_public_grucell_matches_torch(sub, once):
     _compare(sub, "GRU", True, once(lambda d: _case(d, "GRU", True)), "GRUCell(x, h)")
 
@@ -100,14 +104,18 @@ CONFIGS = {
 }
 
 
-@check(points=1, description="LSTM matches torch.nn.LSTM (one layer; two layers, bidirectional, batch_first)")
+@check(points=1, description="LSTM matches torch.nn.LSTM (one layer; two layers, bidirectional, batch_first)",
+       kind="values", promises=("gated.forward", "lstm.state-pair", "gated.layers-directions", "layout.time-first"),
+       targets=("LSTM",))
 def test_public_lstm_matches_torch(sub, once):
     for key, config in CONFIGS.items():
         c = once(lambda d: _case(d, "LSTM", False, **config), key=key)
         _compare(sub, "LSTM", False, c, f"LSTM({', '.join(f'{k}={v}' for k, v in config.items())})")
 
 
-@check(points=1, description="GRU matches torch.nn.GRU (one layer; two layers, bidirectional, batch_first)")
+@check(points=1, description="GRU matches torch.nn.GRU (one layer; two layers, bidirectional, batch_first)",
+       kind="values", promises=("gated.forward", "gated.layers-directions", "layout.time-first"),
+       targets=("GRU",))
 def test_public_gru_matches_torch(sub, once):
     for key, config in CONFIGS.items():
         c = once(lambda d: _case(d, "GRU", False, **config), key=key)
@@ -137,7 +145,9 @@ def _shape_cases(d):
     return out
 
 
-@check(points=1, description="LSTM and GRU shapes and dtypes: unbatched input, batch of one, float32")
+@check(points=1, description="LSTM and GRU shapes and dtypes: unbatched input, batch of one, float32",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64"),
+       targets=("LSTM", "GRU"))
 def test_public_shapes(sub, once):
     for kind, what, kwargs, state, dtype, args, expected in once(_shape_cases):
         m = sub.build(kind, state, **kwargs, dtype=dtype)
@@ -160,7 +170,9 @@ def _causal_case(d, kind):
     return kwargs, state, x, x2, t0
 
 
-@check(points=1, description="LSTM and GRU are causal: the output at step t does not depend on inputs after t")
+@check(points=1, description="LSTM and GRU are causal: the output at step t does not depend on inputs after t",
+       kind="properties", promises=("gated.forward",),
+       targets=("LSTM", "GRU"))
 def test_public_causality(sub, once):
     for kind in ("LSTM", "GRU"):
         kwargs, state, x, x2, t0 = once(lambda d: _causal_case(d, kind), key=kind)

@@ -1,7 +1,7 @@
 """Cases, comparisons and diagnoses shared by the hidden a2_gated checks (not a check file itself).
 
 Check files cannot import a sibling (pytest runs with --import-mode=importlib),
-so they load this file by path (see `_load_cases` in each of them).
+so they load this file with `grader.checks.load_cases(__file__)`.
 
 A case holds the sizes, a state_dict, the inputs and what the reference
 returns. When a submission differs, the diagnoses compute what common mistakes

@@ -36,7 +36,9 @@ def _long_sdpa(d, ref):
     return SimpleNamespace(args=(q, k, v), mask=mask, g=g, out=out.detach(), grads=[x.grad for x in leaves], L=L)
 
 
-@check(points=1, timeout=30, description="scaled_dot_product_attention on L = S >= 2048: finite values and gradients")
+@check(points=1, timeout=30, description="scaled_dot_product_attention on L = S >= 2048: finite values and gradients",
+       kind="long_sequence", promises=("sdpa.math", "sdpa.mask-and-causal"),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_long_sequence(sub, ref, once):
     c = once(lambda d: _long_sdpa(d, ref))
     r = sub.call("scaled_dot_product_attention", *(GradInput(a) for a in c.args), attn_mask=c.mask, is_causal=True,
@@ -65,7 +67,9 @@ def _long_mha(d, ref):
     return SimpleNamespace(kwargs=dict(embed_dim=E, num_heads=nh), state=state, x=x, out=out, L=L)
 
 
-@check(points=1, timeout=30, description="MultiHeadAttention on L = S >= 2048: finite and equal to the reference")
+@check(points=1, timeout=30, description="MultiHeadAttention on L = S >= 2048: finite and equal to the reference",
+       kind="long_sequence", promises=("mha.forward",),
+       targets=("MultiHeadAttention",))
 def test_mha_long_sequence(sub, ref, once):
     c = once(lambda d: _long_mha(d, ref))
     m = sub.build("MultiHeadAttention", c.state, **c.kwargs, dtype=F32)
@@ -89,7 +93,9 @@ def _large(d, ref):
     return SimpleNamespace(q=q, k=k, v=v, exp=exp, exp_dot=exp_dot, scale=scale, E=E)
 
 
-@check(points=1, description="scores of magnitude 1e4 do not overflow the softmax (float64 and float32)")
+@check(points=1, description="scores of magnitude 1e4 do not overflow the softmax (float64 and float32)",
+       kind="values", promises=("numerics.large-scores",),
+       targets=("scaled_dot_product_attention", "DotProductAttention"))
 def test_large_scores(sub, ref, once):
     c = once(lambda d: _large(d, ref))
     cases = (("scaled_dot_product_attention", None, c.exp),

@@ -80,7 +80,10 @@ def _check_rows(w, what):
          "last dimension (the keys)")
 
 
-@check(points=1.5, description="every query's weights sum to 1 over the keys (softmax over the right dimension)")
+@check(points=1.5, description="every query's weights sum to 1 over the keys (softmax over the right dimension)",
+       kind="properties", promises=("attn.shapes", "sdpa.math", "mha.forward"),
+       targets=("AdditiveAttention", "GeneralAttention", "DotProductAttention", "scaled_dot_product_attention",
+                "MultiHeadAttention"))
 def test_softmax_over_keys(sub, ref, once):
     for c in once(lambda d: _sum_cases(d, ref)):
         if c.name is None:
@@ -141,7 +144,9 @@ def _check_convention(w, mask, what):
          "masked scores with -inf (not 0, not a large negative number) before the softmax")
 
 
-@check(points=1.5, description="boolean masks: True = may attend; masked keys get weight exactly 0")
+@check(points=1.5, description="boolean masks: True = may attend; masked keys get weight exactly 0",
+       kind="masks", promises=("mask.bool",),
+       targets=("scaled_dot_product_attention", "AdditiveAttention", "MultiHeadAttention"))
 def test_mask_convention(sub, ref, once):
     for c in once(lambda d: _convention_cases(d, ref)):
         if c.name is None:
@@ -216,7 +221,9 @@ def _dead_rows(mask):
     return ~m.any(-1)  # [B, L]
 
 
-@check(points=1.5, description="a fully masked query row gives weights 0 and context 0, never NaN (also in gradients)")
+@check(points=1.5, description="a fully masked query row gives weights 0 and context 0, never NaN (also in gradients)",
+       kind="masks", promises=("mask.fully-masked", "mha.fully-masked"),
+       targets=("scaled_dot_product_attention", "AdditiveAttention", "MultiHeadAttention"))
 def test_fully_masked_rows(sub, ref, once):
     for c in once(lambda d: _dead_cases(d, ref)):
         if c.name is None:
@@ -273,7 +280,9 @@ def _indep_cases(d, ref):
                            vp=vp, maskp=maskp, b=b, q2=q2, k2=k2, v2=v2, S=S)
 
 
-@check(points=1, description="padded keys change nothing; one batch item never changes another's output")
+@check(points=1, description="padded keys change nothing; one batch item never changes another's output",
+       kind="masks", promises=("attn.mask-broadcast", "mask.bool", "layout.batch-first"),
+       targets=("MultiHeadAttention",))
 def test_padding_and_batch_independence(sub, ref, once):
     c = once(lambda d: _indep_cases(d, ref))
     m = sub.build("MultiHeadAttention", c.state, **c.kwargs, dtype=F64)

@@ -1,7 +1,7 @@
 """Cases and comparisons shared by the hidden a4_seq2seq checks (not a check file itself).
 
 Check files cannot import a sibling (pytest runs with --import-mode=importlib),
-so each loads this file by path (see `_load_cases` in the check files).
+so each loads this file with `grader.checks.load_cases(__file__)`.
 
 A case holds the sizes, the state_dict, the inputs and what the reference
 returns, and often what a few common mistakes would return (for the diagnoses

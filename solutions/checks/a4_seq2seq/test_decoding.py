@@ -9,26 +9,12 @@ some row. Ties are ruled out (the results do not move when the weights move by
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-from grader.checks import check, fail
+from grader.checks import check, fail, load_cases
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 # (decoder, cell, layers, batch, max_len, beam size)
 CONFIGS = (("AttentionDecoder", "gru", 2, 5, 10, 3), ("AttentionDecoder", "lstm", 1, 4, 9, 2),
            ("Decoder", "rnn", 2, 4, 10, 4))
@@ -51,7 +37,9 @@ def _beam(sub, m, c, k, max_len):
 
 
 @check(points=2, description="greedy_decode gives the reference's tokens (stops at EOS, pads after it, "
-                             "excludes BOS, stops at max_len)")
+                             "excludes BOS, stops at max_len)",
+       kind="decoding", promises=("seq2seq.greedy", "decode.format", "decode.stop"),
+       targets=("Seq2Seq.greedy_decode",))
 def test_greedy_decode(sub, ref, once):
     for c in once(lambda d: _all(d, ref)):
         m = _model(sub, c)
@@ -63,7 +51,9 @@ def test_greedy_decode(sub, ref, once):
 
 
 @check(points=3, description="beam_search gives the reference's best hypothesis (sum of log-probabilities, "
-                             "finished hypotheses extended by pad only)")
+                             "finished hypotheses extended by pad only)",
+       kind="decoding", promises=("seq2seq.beam", "beam.score", "beam.finished-pad"),
+       targets=("Seq2Seq.beam_search",))
 def test_beam_search(sub, ref, once):
     for c in once(lambda d: _all(d, ref)):
         m = _model(sub, c)
@@ -78,7 +68,9 @@ def test_beam_search(sub, ref, once):
         cases.compare_tokens(got, c.beam, what, c.max_len, c.bos, c.eos, beam=True)
 
 
-@check(points=1, description="beam_search with beam_size=1 equals greedy decoding")
+@check(points=1, description="beam_search with beam_size=1 equals greedy decoding",
+       kind="decoding", promises=("beam.size-one",),
+       targets=("Seq2Seq.beam_search",))
 def test_beam_size_one(sub, ref, once):
     for c in once(lambda d: _all(d, ref, CONFIGS[:2])):
         m = _model(sub, c)
@@ -88,7 +80,9 @@ def test_beam_size_one(sub, ref, once):
 
 
 @check(points=1, description="Decoding output format: int64 [B, <=max_len], no BOS, pad after EOS, as wide "
-                             "as the longest row")
+                             "as the longest row",
+       kind="decoding", promises=("decode.format", "decode.stop"),
+       targets=("Seq2Seq.greedy_decode", "Seq2Seq.beam_search"))
 def test_decode_format(sub, ref, once):
     for c in once(lambda d: _all(d, ref, CONFIGS[1:])):
         m = _model(sub, c)

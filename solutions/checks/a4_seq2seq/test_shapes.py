@@ -3,27 +3,14 @@ float64, one and two layers), for each cell type."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from grader.checks import check, expect_tensor, expect_tuple, fail
+from grader.checks import check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 # One configuration per cell; together (and with the public shapes check) they cover one and two layers,
@@ -65,7 +52,11 @@ def _check_state(st, cell, L, B, H, dtype, what):
 
 @pytest.mark.parametrize("cell", cases.CELLS)
 @check(points=1, description="Parameters, shapes and dtypes of Encoder, Decoder, AttentionDecoder, Seq2Seq "
-                             "and sequence_loss")
+                             "and sequence_loss",
+       kind="shapes", promises=("params.names", "ctor.keywords", "encoder.modules", "attn-decoder.modules",
+                                "batch.any", "dtype.float32-float64"),
+       targets=("Encoder", "Decoder", "AttentionDecoder", "Seq2Seq", "Seq2Seq.greedy_decode", "Seq2Seq.beam_search",
+                "sequence_loss"))
 def test_shapes(sub, ref, once, cell):
     for c in once(lambda d: _configs(d, ref, cell), key=cell):
         kw, L, B, S, T, V, H, dt = c["kw"], c["L"], c["B"], c["S"], c["T"], c["V"], c["H"], c["dtype"]

@@ -19,7 +19,9 @@ WHY = {
 }
 
 
-@check(points=2, description="encoder and decoder layers: no Python loop over positions, heads or batch items")
+@check(points=2, description="encoder and decoder layers: no Python loop over positions, heads or batch items",
+       kind="parallelism", promises=("parallel.no-loop",),
+       targets=("TransformerEncoderLayer", "TransformerDecoderLayer"))
 def test_layers_parallel(sub, ref, draw):
     hd = draw.int(2, 3)
     E = 4 * hd
