@@ -117,6 +117,9 @@ def _feed(h, v, origin: dict[int, int]) -> None:
     elif isinstance(v, wire.GradInput):
         h.update(b"G")
         _feed(h, v.tensor, origin)
+    elif isinstance(v, wire.Strided):
+        h.update(f"S{v.how}".encode())
+        _feed(h, v.tensor, origin)
     elif isinstance(v, wire.Ref):
         if v.id not in origin:
             raise _Unhashable
