@@ -103,8 +103,9 @@ class Fingerprinter:
     def diagnose(self, transcript: Transcript, passed: list[Transcript] = ()) -> KnownBug | None:
         """The known bug whose variant answered every call of `transcript` as the student's code did.
 
-        The student's code must differ from the reference on this transcript, and the variant must
-        not contradict a passed check (one the reference and the student answered alike).
+        The student's code must differ from the reference on this transcript. When several variants
+        agree, the first that does not contradict a passed check (one the reference and the student
+        answered alike) wins: two bugs that look the same on one check rarely do on all.
         """
         calls = transcript.calls
         if not calls or not all(c.done for c in calls) or self.source is None:
@@ -116,12 +117,15 @@ class Fingerprinter:
         if self._agrees(REFERENCE, transcript, digests, student):
             return None  # the answers are the reference's: the check judged something else (speed, counts)
         order = sorted(self.source.bugs(), key=lambda b: b.id not in self._named)  # this submission's first
+        matches = []
         for bug in order:
             if not self.source.relevant(bug.id, transcript):
                 continue
-            if self._agrees(bug.id, transcript, digests, student) and self._consistent(bug.id, passed):
-                return bug
-        return None
+            if self._agrees(bug.id, transcript, digests, student):
+                if self._consistent(bug.id, passed):
+                    return bug
+                matches.append(bug)
+        return matches[0] if matches else None
 
     def _consistent(self, key: str, passed: list[Transcript]) -> bool:
         """No passed check that the reference answered as the student did is answered otherwise by `key`."""

@@ -39,6 +39,14 @@ class Raised:
         return cls(type_name, re.sub(r"[0-9]+", "#", str(message))[:120])
 
 
+@dataclass(frozen=True)
+class Weak:
+    """An answer that depends on weights the check never set (a module left at its random init):
+    only its structure (types, shapes, dtypes) and exceptions can be compared."""
+
+    answer: Any
+
+
 class Unanswerable(Exception):
     """A call refers to something this run cannot rebuild (a handle from another check)."""
 
@@ -49,6 +57,7 @@ class LocalRun:
     def __init__(self, module: ModuleType):
         self.module = module
         self.objects: dict[int, Any] = {}  # the student's handle ids -> this run's objects
+        self.loaded: set[int] = set()  # ids of the parameters the check set with load_state_dict
 
     def answer(self, call: Call) -> Any:
         """What `call` returns on this module (`Raised` when it raises)."""
@@ -91,6 +100,7 @@ class LocalRun:
         if call.op == "load_state_dict":
             state = {k: v.detach().contiguous().clone() for k, v in call.args[0].items()}
             res = mod.load_state_dict(state, strict=bool(call.kwargs.get("strict", True)))
+            self.loaded.update(id(p) for name, p in mod.named_parameters() if name in state)
             return {"missing": list(res.missing_keys), "unexpected": list(res.unexpected_keys)}
         if call.op == "parameters":
             return [(n, tuple(int(x) for x in p.shape), str(p.dtype).replace("torch.", ""))
@@ -137,6 +147,9 @@ class LocalRun:
         if call.option("keep"):
             result.ref = self._keep(getattr(call.answer, "ref", None), out)
         result.value = _round_trip(out)
+        modules = [owner] + [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.nn.Module)]
+        if any(id(p) not in self.loaded for m in modules if isinstance(m, torch.nn.Module) for p in m.parameters()):
+            return Weak(result)
         return result
 
 
