@@ -59,12 +59,14 @@ class Fingerprinter:
     missing: MissingFunctions = field(default_factory=MissingFunctions)
     _ran: list[_Ran] = field(default_factory=list)  # the current submission's checks
     _named: list[str] = field(default_factory=list)  # bugs already named for the current submission
+    _consistency: dict[str, bool] = field(default_factory=dict)  # per bug, for the current submission
+    _digests: dict[int, list[str] | None] = field(default_factory=dict)  # per transcript, likewise
 
     # -- hooks of the grading plugin ---------------------------------------
     def submission(self, sandbox, source: str, module: str, filename: str) -> RecordingSubmission:
         """The `sub` of a new submission (its transcripts start empty)."""
         self.missing.reset()
-        self._ran, self._named = [], []
+        self._ran, self._named, self._consistency, self._digests = [], [], {}, {}
         return RecordingSubmission(sandbox, source, module, filename)
 
     def begin(self, check_id: str, sub) -> None:
@@ -97,7 +99,7 @@ class Fingerprinter:
                 c.message, c.bug = f"Known bug: {bug.says}. Details: {c.message}", bug.id
                 if bug.id not in self._named:
                     self._named.append(bug.id)
-        self._ran = []
+        self._ran, self._consistency, self._digests = [], {}, {}
 
     # -- the fingerprint ---------------------------------------------------
     def diagnose(self, transcript: Transcript, passed: list[Transcript] = ()) -> KnownBug | None:
@@ -110,7 +112,7 @@ class Fingerprinter:
         calls = transcript.calls
         if not calls or not all(c.done for c in calls) or self.source is None:
             return None
-        digests = request_digests(transcript)
+        digests = self._digests_of(transcript)
         if digests is None:
             return None
         student = [recorded(c) for c in calls]
@@ -122,23 +124,32 @@ class Fingerprinter:
             if not self.source.relevant(bug.id, transcript):
                 continue
             if self._agrees(bug.id, transcript, digests, student):
-                if self._consistent(bug.id, passed):
-                    return bug
+                if bug.id in self._named:
+                    return bug  # named on an earlier check of this submission: the same bug again
                 matches.append(bug)
+        if len(matches) > 1:
+            return next((b for b in matches if self._consistent(b.id, passed)), matches[0])
         return matches[0] if matches else None
+
+    def _digests_of(self, transcript: Transcript) -> list[str] | None:
+        if id(transcript) not in self._digests:
+            self._digests[id(transcript)] = request_digests(transcript)
+        return self._digests[id(transcript)]
 
     def _consistent(self, key: str, passed: list[Transcript]) -> bool:
         """No passed check that the reference answered as the student did is answered otherwise by `key`."""
-        for t in passed:
-            if not self.source.relevant(key, t):
-                continue
-            digests = request_digests(t)
-            if digests is None:
-                continue
-            student = [recorded(c) for c in t.calls]
-            if self._agrees(REFERENCE, t, digests, student) and not self._agrees(key, t, digests, student):
-                return False
-        return True
+        if key not in self._consistency:
+            self._consistency[key] = all(self._fits(key, t) for t in passed)
+        return self._consistency[key]
+
+    def _fits(self, key: str, t: Transcript) -> bool:
+        if not self.source.relevant(key, t):
+            return True
+        digests = self._digests_of(t)
+        if digests is None:
+            return True
+        student = [recorded(c) for c in t.calls]
+        return not self._agrees(REFERENCE, t, digests, student) or self._agrees(key, t, digests, student)
 
     def _agrees(self, key: str, transcript: Transcript, digests: list[str], student: list) -> bool:
         answers = self.source.answers(key, transcript, digests)
