@@ -93,6 +93,31 @@ MUTANTS = [
              "h = torch.tanh(x_proj[t] + torch.matmul(h, weight_hh))")],
            fails={"test_rnn_forward_values", "test_rnn_backward_gradcheck"},
            note="rnn_forward uses h @ W_hh; rnn_backward (unchanged) no longer matches it"),
+    # --- configurations: three layers, non-contiguous inputs, length one -------------------------------
+    Mutant("layers_read_first_output",
+           [("            layer_input = torch.cat(outputs, dim=-1)  # (T, B, D*H)\n",
+             "            if layer == 0:\n"
+             "                first_output = torch.cat(outputs, dim=-1)\n"
+             "            layer_input = first_output if layer < self.num_layers - 1 else torch.cat(outputs, dim=-1)\n")],
+           fails={"test_rnn_three_layers"},
+           note="every layer k >= 1 reads the first layer's output (right with two layers, wrong with three)"),
+    Mutant("bptt_view_of_input",
+           [("dweight_ih = torch.matmul(a.t(), x.reshape(T * B, -1))  # (H, I)",
+             "dweight_ih = torch.matmul(a.t(), x.view(T * B, -1))  # (H, I)")],
+           fails={"test_noncontiguous_inputs"},
+           note="rnn_backward flattens the cached x with .view: fails when x is a non-contiguous view"),
+    Mutant("rnn_input_view",
+           [("x = input.transpose(0, 1) if rnn.batch_first else input  # (T, B, I)",
+             "x = input.transpose(0, 1).contiguous() if rnn.batch_first else input  # (T, B, I)"),
+            ("x_proj = torch.matmul(layer_input, weight_ih.t())  # (T, B, H)",
+             "x_proj = torch.matmul(layer_input.view(T * layer_input.size(1), -1), weight_ih.t()).view(T, -1, "
+             "self.hidden_size)  # (T, B, H)")],
+           fails={"test_noncontiguous_inputs"},
+           note="the input projection flattens the input with .view: fails for a non-contiguous input"),
+    Mutant("outputs_squeezed",
+           [("outputs.append(torch.stack(out))  # (T, B, H)", "outputs.append(torch.stack(out).squeeze())  # (T, B, H)")],
+           fails={"test_rnn_shapes"},
+           note="squeeze() drops the time (and batch) dimension of a sequence of length one"),
 ]
 
 # Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.

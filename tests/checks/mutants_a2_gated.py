@@ -121,6 +121,29 @@ MUTANTS = [
              "layer_input_size = rnn.input_size if layer == 0 else H")],
            fails={"test_parameters", "test_multilayer_bidirectional"},
            note="layer k > 0 of a bidirectional network declared with H inputs instead of D*H"),
+    # --- configurations: three layers, non-contiguous inputs, length one -------------------------------
+    Mutant("gru_layers_read_first_output",
+           [("            layer_input = torch.cat(outputs, dim=-1)  # (T, B, D*H)\n"
+             "        output, (h_n,) = _finish_sequence",
+             "            if layer == 0:\n"
+             "                first_output = torch.cat(outputs, dim=-1)\n"
+             "            layer_input = first_output if layer < self.num_layers - 1 else torch.cat(outputs, dim=-1)\n"
+             "        output, (h_n,) = _finish_sequence")],
+           fails={"test_three_layers"},
+           note="GRU: every layer k >= 1 reads the first layer's output (right with two layers, wrong with three)"),
+    Mutant("input_projection_view",
+           [("        x = input.transpose(0, 1) if rnn.batch_first else input  # (T, B, I)",
+             "        x = input.transpose(0, 1).contiguous() if rnn.batch_first else input  # (T, B, I)"),
+            ("    y = torch.matmul(x, weight.t())",
+             "    y = torch.matmul(x.view(-1, x.size(-1)), weight.t()).view(*x.shape[:-1], -1)")],
+           fails={"test_noncontiguous_inputs"},
+           note="the input projection flattens the input with .view: fails for a non-contiguous input"),
+    Mutant("gru_outputs_squeezed",
+           [("outputs.append(torch.stack(out))  # (T, B, H)\n                h_n.append(h)\n            layer_input",
+             "outputs.append(torch.stack(out).squeeze())  # (T, B, H)\n                h_n.append(h)\n"
+             "            layer_input")],
+           fails={"test_net_shapes"},
+           note="GRU: squeeze() drops the time dimension of a sequence of length one"),
 ]
 
 # Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.

@@ -86,6 +86,33 @@ MUTANTS = [
            [(ENC_FF, "x = self.norm2(x + torch.stack([self.linear2(F.relu(self.linear1(x[:, t]))) "
                      "for t in range(x.size(1))], dim=1))")],
            {"test_layers_parallel"}, "the feed-forward applied one position at a time (correct values)"),
+    # --- configurations: long sequences, parallel model, float masks, length one, views ---------------
+    Mutant("pe_stops_at_128",
+           [("pe = sinusoidal_positional_encoding(tokens.size(1), self.d_model, x.dtype, x.device)",
+             "pe = sinusoidal_positional_encoding(128, self.d_model, x.dtype, x.device)[\n"
+             "            torch.arange(tokens.size(1), device=x.device).clamp(max=127)]")],
+           {"test_long_sequences"}, "positional encoding from a 128-row table: positions >= 128 reuse the last row"),
+    Mutant("pe_table_of_512",
+           [("pe = sinusoidal_positional_encoding(tokens.size(1), self.d_model, x.dtype, x.device)",
+             "pe = sinusoidal_positional_encoding(512, self.d_model, x.dtype, x.device)[: tokens.size(1)]")],
+           {"test_long_sequences"}, "positional encoding sliced from a 512-row table: fails beyond 512 positions"),
+    Mutant("pe_loop_over_positions",
+           [("pe = sinusoidal_positional_encoding(tokens.size(1), self.d_model, x.dtype, x.device)",
+             "pe = torch.stack([sinusoidal_positional_encoding(p + 1, self.d_model, x.dtype, x.device)[p]\n"
+             "                          for p in range(tokens.size(1))])")],
+           {"test_transformer_parallel"}, "the positional encoding is built one position at a time (right values)"),
+    Mutant("float_mask_dead_row_nan",
+           [("    dead = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., L, 1)",
+             "    dead = ((~mask).all(dim=-1, keepdim=True) if mask is not None and mask.dtype == torch.bool\n"
+             "            else torch.zeros_like(scores[..., :1], dtype=torch.bool))  # (..., L, 1)")],
+           {"test_layer_float_masks"}, "fully masked rows are detected from boolean masks only: a -inf float row gives NaN"),
+    Mutant("greedy_squeezed",
+           [("return ys[:, 1:]  # (B, <= max_len): without BOS", "return ys[:, 1:].squeeze(0)  # (B, <= max_len): without BOS")],
+           {"test_length_one"}, "squeeze(0) drops the batch dimension of a batch of one"),
+    Mutant("mha_flattens_query_with_view",
+           [("q = F.linear(query, w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)",
+             "q = F.linear(query.view(B * L, E), w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)")],
+           {"test_noncontiguous_inputs"}, "the query is flattened with .view: fails for a non-contiguous input"),
 ]
 
 # Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.

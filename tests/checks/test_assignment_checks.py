@@ -41,10 +41,10 @@ class Spec:
 
 
 SPECS = {
-    "a1_rnn": Spec(min_mutants=12, points=(20, 45)),
-    "a2_gated": Spec(min_mutants=12, points=(20, 45)),
+    "a1_rnn": Spec(min_mutants=12, points=(20, 50)),
+    "a2_gated": Spec(min_mutants=12, points=(20, 50)),
     "a3_attention": Spec(min_mutants=14, min_checks=20, min_public_checks=5),
-    "a4_seq2seq": Spec(min_mutants=12, points=(20, 40)),
+    "a4_seq2seq": Spec(min_mutants=12, points=(20, 50)),
     "a5_transformer": Spec(min_mutants=12, min_checks=12, min_public_checks=4),
 }
 

@@ -66,11 +66,17 @@ def _rnn_cases(d, ref):
         ("float32, batch_first, bidirectional",
          cases.rnn_case(d, ref, T=T, B=B, I=I, H=H, bidir=True, batch_first=True, dtype=torch.float32,
                         variants=False)),
+        ("a sequence of length one [1, B, I], two layers, bidirectional",
+         cases.rnn_case(d, ref, T=1, B=B, I=I, H=H, L=2, bidir=True, variants=False)),
+        ("length one and batch of one, batch_first [1, 1, I], without hx",
+         cases.rnn_case(d, ref, T=1, B=1, I=I, H=H, batch_first=True, hx=False, variants=False)),
     ]
 
 
-@check(points=1, description="RNN: unbatched [T, I] input, batch of one, float32; output and h_n shapes and dtypes",
-       kind="shapes", promises=("rnn.forward", "rnn.unbatched", "batch.any", "dtype.float32-float64", "rnn.hx-layout"),
+@check(points=1, description="RNN: unbatched [T, I] input, batch of one, length one, float32; output and h_n "
+                             "shapes and dtypes",
+       kind="shapes", promises=("rnn.forward", "rnn.unbatched", "batch.any", "dtype.float32-float64", "rnn.hx-layout",
+                                "length.one"),
        targets=("RNN",))
 def test_rnn_shapes(sub, ref, once):
     for what, c in once(lambda d: _rnn_cases(d, ref)):

@@ -81,12 +81,15 @@ def _net_cases(d, ref):
             ("batch of one [T, 1, I]", cases.net_case(d, ref, kind, T=T, B=1, I=I, H=H, L=2)),
             ("float32, batch_first, bidirectional",
              cases.net_case(d, ref, kind, T=T, B=B, I=I, H=H, bidir=True, batch_first=True, dtype=torch.float32)),
+            ("a sequence of length one [1, B, I], two layers, bidirectional",
+             cases.net_case(d, ref, kind, T=1, B=B, I=I, H=H, L=2, bidir=True)),
         ]
     return out
 
 
-@check(points=1, description="LSTM and GRU: unbatched [T, I] input, batch of one, float32; shapes and dtypes",
-       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64"),
+@check(points=1, description="LSTM and GRU: unbatched [T, I] input, batch of one, length one, float32; shapes and "
+                             "dtypes",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64", "length.one"),
        targets=("LSTM", "GRU"))
 def test_net_shapes(sub, ref, once):
     for what, c in once(lambda d: _net_cases(d, ref)):

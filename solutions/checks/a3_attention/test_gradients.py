@@ -100,6 +100,20 @@ def test_sdpa_gradients(sub, ref, once):
     _run(sub, once(lambda d: _sdpa(d, ref)))
 
 
+def _dot(d, ref):
+    E, Ev = d.distinct(2, 2, 8)
+    B, Q, K = d.distinct(3, 2, 6)
+    args = (d.randn(B, Q, E), d.randn(B, K, E), d.randn(B, K, Ev))
+    return _case(d, ref, "DotProductAttention", dict(scaled=True), args, dict(mask=_padding_mask(d, B, K)),
+                 ("queries", "keys", "values"), "DotProductAttention(scaled=True)")
+
+
+@check(points=0.5, description="DotProductAttention: gradients w.r.t. queries, keys and values",
+       kind="gradients", promises=("dot.math",), targets=("DotProductAttention",))
+def test_dot_product_gradients(sub, ref, once):
+    _run(sub, once(lambda d: _dot(d, ref)))
+
+
 def _mha(d, ref):
     nh, hd = d.distinct(2, 2, 4)
     B, L, S = d.distinct(3, 2, 6)

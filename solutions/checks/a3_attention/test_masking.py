@@ -108,12 +108,21 @@ def _convention_cases(d, ref):
     nh = d.int(2, 3)
     add_m, add_s = _module(ref, d, "AdditiveAttention", dict(query_size=E, key_size=dk, hidden_size=hs))
     mha_m, mha_s = _module(ref, d, "MultiHeadAttention", dict(embed_dim=nh * 2, num_heads=nh))
+    gen_m, gen_s = _module(ref, d, "GeneralAttention", dict(query_size=E, key_size=dk))
     return [
         SimpleNamespace(what="scaled_dot_product_attention with a bool mask [B,L,S]", name=None, state=None,
                         kwargs={}, args=(d.randn(B, L, E), d.randn(B, S, E), d.randn(B, S, Ev)),
                         mask=_random_mask(d, B, L, S), mask_kw="attn_mask", wshape=(B, L, S)),
         SimpleNamespace(what="AdditiveAttention with a bool mask [B,Q,K]", name="AdditiveAttention", state=add_s,
                         kwargs=dict(query_size=E, key_size=dk, hidden_size=hs),
+                        args=(d.randn(B, L, E), d.randn(B, S, dk), d.randn(B, S, Ev)),
+                        mask=_random_mask(d, B, L, S), mask_kw="mask", wshape=(B, L, S)),
+        SimpleNamespace(what="DotProductAttention(scaled=True) with a bool mask [Q,K] (broadcast over the batch)",
+                        name="DotProductAttention", state={}, kwargs=dict(scaled=True),
+                        args=(d.randn(B, L, E), d.randn(B, S, E), d.randn(B, S, Ev)),
+                        mask=_random_mask(d, L, S), mask_kw="mask", wshape=(B, L, S)),
+        SimpleNamespace(what="GeneralAttention with a bool mask [B,Q,K]", name="GeneralAttention",
+                        state=gen_s, kwargs=dict(query_size=E, key_size=dk),
                         args=(d.randn(B, L, E), d.randn(B, S, dk), d.randn(B, S, Ev)),
                         mask=_random_mask(d, B, L, S), mask_kw="mask", wshape=(B, L, S)),
         SimpleNamespace(what="MultiHeadAttention with a bool attn_mask [B,L,S]", name="MultiHeadAttention",
@@ -146,7 +155,8 @@ def _check_convention(w, mask, what):
 
 @check(points=1.5, description="boolean masks: True = may attend; masked keys get weight exactly 0",
        kind="masks", promises=("mask.bool",),
-       targets=("scaled_dot_product_attention", "AdditiveAttention", "MultiHeadAttention"))
+       targets=("scaled_dot_product_attention", "AdditiveAttention", "DotProductAttention", "GeneralAttention",
+                "MultiHeadAttention"))
 def test_mask_convention(sub, ref, once):
     for c in once(lambda d: _convention_cases(d, ref)):
         if c.name is None:

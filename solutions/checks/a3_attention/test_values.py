@@ -124,7 +124,7 @@ def _additive_cases(d, ref):
 
 
 @check(points=1, description="AdditiveAttention gives the reference's context and weights",
-       kind="values", promises=("additive.math", "mask.bool", "attn.mask-broadcast"),
+       kind="values", promises=("additive.math", "mask.bool", "attn.mask-broadcast", "attn.sizes"),
        targets=("AdditiveAttention",))
 def test_additive_values(sub, ref, once):
     for c in once(lambda d: _additive_cases(d, ref)):
@@ -194,7 +194,7 @@ def _general_cases(d, ref):
 
 
 @check(points=1, description="GeneralAttention gives the reference's context and weights",
-       kind="values", promises=("general.math", "attn.mask-broadcast"),
+       kind="values", promises=("general.math", "attn.mask-broadcast", "attn.sizes"),
        targets=("GeneralAttention",))
 def test_general_values(sub, ref, once):
     for c in once(lambda d: _general_cases(d, ref)):
