@@ -7,6 +7,10 @@ check's own message. A new mutant needs a line here (tests/checks/test_bug_names
 
 KEYWORDS = {
     "a1_rnn": {
+        "layers_read_first_output": "reads the first layer's output",
+        "bptt_view_of_input": "cached x with .view",
+        "rnn_input_view": "flattens its input with .view",
+        "outputs_squeezed": "squeeze()",
         "whh_untransposed": "W_hh instead of its transpose",
         "detached_hidden": "detaches the hidden state",
         "outputs_alias_last_state": "aliases the last state",
@@ -31,6 +35,9 @@ KEYWORDS = {
         "rnn_forward_whh_untransposed": "rnn_forward multiplies h by W_hh instead of its transpose",
     },
     "a2_gated": {
+        "gru_layers_read_first_output": "reads the first layer's output",
+        "input_projection_view": "flattens its input with .view",
+        "gru_outputs_squeezed": "squeeze()",
         "lstm_gate_order_ifog": "i, f, o, g",
         "lstm_forget_gate_unused": "never applies the forget gate",
         "lstm_cell_state_dropped": "drops the previous cell state",
@@ -57,6 +64,12 @@ KEYWORDS = {
         "deep_layers_input_size_H": "with H inputs",
     },
     "a3_attention": {
+        "float_mask_detached": "detaches a float attn_mask",
+        "float_mask_sets_dtype": "take the float mask's dtype",
+        "causal_ignored_with_float_mask": "drops is_causal when a float attn_mask",
+        "mha_head_split_squeezed": "squeeze() when splitting the heads",
+        "additive_squeeze_all": "squeeze() without a dimension",
+        "mha_flattens_query_with_view": "flattens the query with .view",
         "softmax_wrong_axis": "softmax runs over the queries",
         "missing_sqrt_dk": "not divided by sqrt(d_k)",
         "scale_by_dk": "divided by d_k",
@@ -87,6 +100,17 @@ KEYWORDS = {
         "pe_concatenated": "all sines first",
     },
     "a4_seq2seq": {
+        "beam_state_not_reordered": "does not reorder the decoder state",
+        "beam_history_not_reordered": "does not reorder the token history",
+        "beam_all_beams_start": "starts every beam with score 0",
+        "beam_stops_when_any_finishes": "stops when every row has some finished hypothesis",
+        "beam_scores_float32": "scores in float32",
+        "attn_loop_over_source": "not one position at a time",
+        "seq2seq_attends_padding": "lets the attention read source padding",
+        "loss_log_of_softmax": "log(softmax(x))",
+        "loss_where_nan_gradient": "torch.where",
+        "greedy_output_squeezed": "squeeze()",
+        "keys_flattened_with_view": "encoder outputs with .view",
         "tf_feeds_targets": "the next tokens (the targets)",
         "tf_shifted_again": "shifts tgt_in right once more",
         "loss_counts_pad": "pad included",
@@ -110,6 +134,12 @@ KEYWORDS = {
         "beam_returns_last": "last beam instead of the best",
     },
     "a5_transformer": {
+        "pe_stops_at_128": "128-row table",
+        "pe_table_of_512": "512-row table",
+        "pe_loop_over_positions": "do not loop over positions",
+        "float_mask_dead_row_nan": "fully masked rows from boolean masks only",
+        "greedy_squeezed": "squeeze(0)",
+        "mha_flattens_query_with_view": "flattens the query with .view",
         "encoder_pre_norm": "encoder layer normalises before each sublayer",
         "encoder_no_ffn_residual": "no residual around the feed-forward",
         "decoder_no_relu": "no ReLU",
@@ -137,5 +167,6 @@ KEYWORDS = {
 # Mutants whose first failing check names the bug itself (no fingerprint: their results are right).
 CHECK_NAMED = {
     "a3_attention": {"sdpa_loop_over_positions", "mha_loop_over_heads"},
-    "a5_transformer": {"mha_loop_over_heads", "encoder_ffn_loop_over_positions"},
+    "a4_seq2seq": {"attn_loop_over_source"},
+    "a5_transformer": {"mha_loop_over_heads", "encoder_ffn_loop_over_positions", "pe_loop_over_positions"},
 }
