@@ -2,11 +2,10 @@
 
 `Fingerprinter` lives for one grading run. The plugin makes each submission's
 `sub` with `submission()`, calls `begin()` before every check, `end()` after
-it, and `finish()` with the submission's results when all have run. A failed check's transcript is compared with the answers of each
-known-bug variant (`AnswerSource`: the variants' code in the grader, or
-numbers shipped with the public checks): the first variant that gave every
-answer the student's code gave, on a check where the student's code differs
-from the reference, names the bug. A check that stopped because a function is
+it, and `finish()` with the submission's results when all have run. A failed
+check's transcript is compared with the answers of each known-bug variant
+(`AnswerSource`): a variant that gave every answer the student's code gave, on
+a check where the student's code differs from the reference, names the bug. A check that stopped because a function is
 not written yet says so once per submission, by name (`missing`).
 """
 
@@ -20,7 +19,7 @@ from .answers import recorded, request_digests, same
 from .missing import MissingFunctions
 from .transcript import RecordingSubmission, Transcript
 
-UNKNOWN = object()  # an answer a source cannot give (the variant cannot replay the call, no shipped number)
+UNKNOWN = object()  # an answer a source cannot give (the variant cannot replay the call)
 REFERENCE = ""  # the key of the reference among the variants
 
 

@@ -1,13 +1,13 @@
 """Where the answers of the reference and of the known-bug variants come from.
 
-- `VariantCode`: in the grader, which has the reference and its catalogue
-  (`solutions/checks/<id>/bugs.py`): each call is run on the variant in-process
-  (`LocalRun`), and the answers are cached for the run.
-- `ShippedNumbers`: on a student's machine, which has neither: the answers that
-  `seqgrade release` computed for the public checks' calls whose inputs do not
-  depend on the seed, looked up by request digest (`shipped`).
+`VariantCode`: in the grader, which has the reference and its catalogue
+(`solutions/checks/<id>/bugs.py`): each call is run on the variant in-process
+(`LocalRun`), and the answers are cached for the run, so a class that sends the
+same requests pays for each variant's answers once. Another source (numbers
+shipped with the public checks, for a student's machine) would implement the
+same `AnswerSource` protocol.
 
-`for_run` picks one for a grading run.
+`for_run` picks the source of a grading run.
 """
 
 from __future__ import annotations
@@ -62,14 +62,12 @@ class VariantCode:
 
 
 def for_run(assignment, cfg, hidden: bool) -> Fingerprinter:
-    """The fingerprinter of a grading run: variants' code with the hidden checks, shipped numbers without."""
+    """The fingerprinter of a grading run: known bugs from the catalogue when the hidden material is at
+    hand (instructor grading); missing functions only without it (`seqgrade check` on a student's machine)."""
     from .catalogue import Variants, catalogue_path, load_bugs
 
     if hidden:
         bugs = load_bugs(catalogue_path(assignment.hidden_checks(cfg)))
         if bugs:
             return Fingerprinter(VariantCode(Variants(assignment.reference(cfg), bugs, assignment.module)))
-        return Fingerprinter()
-    from .shipped import load_shipped
-
-    return Fingerprinter(load_shipped(assignment.public_checks(cfg)))
+    return Fingerprinter()
