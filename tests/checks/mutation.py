@@ -64,6 +64,14 @@ def _sandbox():
     return _SANDBOX
 
 
+def close_sandbox() -> None:
+    """Stop this process's sandbox (the sample in `make test` calls it when done)."""
+    global _SANDBOX
+    if _SANDBOX is not None:
+        _SANDBOX.close()
+        _SANDBOX = None
+
+
 def run_seed(aid: str, seed: int, names: tuple[str, ...] | None = None, fingerprints: bool = True) -> SeedRun:
     """Grade the correct sources and the mutants (all, or `names`) of `aid` under one seed."""
     from tests.checks.bug_keywords import CHECK_NAMED, KEYWORDS
