@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # noqa: E402
 
 from bench.classes import variants  # noqa: E402
-from grader.catalog import ASSIGNMENTS  # noqa: E402
-from grader.checks.plugin import Job  # noqa: E402
+from grader.checks.collection import collect_checks  # noqa: E402
+from grader.jobs import Job  # noqa: E402
 from grader.config import load_config  # noqa: E402
 from grader.engine.session import run_session  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
@@ -76,10 +76,10 @@ def main() -> None:
     print(f"load average {psutil.getloadavg()[0]:.1f} on {psutil.cpu_count()} cores")
     print(f"{'assignment':<16}{'class':<10}{'checks':>7}{'fingerprints':>13}{'wall/sub':>10}{'grader CPU':>12}"
           f"{'sandbox CPU':>13}{'total CPU':>11}{'extra wall':>12}")
-    for aid in args.assignment or list(ASSIGNMENTS):
-        a = ASSIGNMENTS[aid]
-        ref = (REPO / "solutions" / a.filename).read_text(encoding="utf-8")
-        n_checks = len(run_session.__globals__["collect_checks"](a, cfg).items)
+    for aid in args.assignment or list(cfg.assignments):
+        a = cfg.assignments[aid]
+        ref = a.reference.read_text(encoding="utf-8")
+        n_checks = len(collect_checks(a, cfg.root).items)
         sb = Sandbox("bwrap")
         try:
             sb.start()

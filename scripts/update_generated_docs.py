@@ -14,7 +14,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grader.catalog import ASSIGNMENTS  # noqa: E402
 from grader.commands.listing import coverage_report, promises_report  # noqa: E402
 from grader.checks.promises import replace_block  # noqa: E402
 from grader.config import load_config  # noqa: E402
@@ -24,7 +23,7 @@ DOC = REPO / "docs" / "writing-checks.md"
 
 def generated(document: str) -> str:
     cfg = load_config(REPO / "course" / "course.yaml")
-    assignments = list(ASSIGNMENTS.values())
+    assignments = list(cfg.assignments.values())
     document = replace_block(document, "promises", promises_report(cfg, assignments, markdown=True))
     return replace_block(document, "coverage", coverage_report(cfg, assignments, markdown=True))
 

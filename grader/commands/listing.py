@@ -85,18 +85,17 @@ def list_command(checks, promises, coverage, markdown, only, course_path):
       seqgrade list --promises            # promise -> hidden and public checks
       seqgrade list --coverage            # name x kind of check, per assignment
     """
-    from ..catalog import ASSIGNMENTS, get_assignment
     from ..checks.inventory import list_checks
 
     cfg = open_course(course_path)
     if promises or coverage:
-        chosen = [get_assignment(a) for a in only] if only else list(ASSIGNMENTS.values())
+        chosen = [cfg.assignment(a) for a in only] if only else list(cfg.assignments.values())
         if promises:
             click.echo(promises_report(cfg, chosen, markdown))
         if coverage:
             click.echo(coverage_report(cfg, chosen, markdown))
         return
-    for a in ASSIGNMENTS.values():
+    for a in cfg.assignments.values():
         found = list_checks(a, cfg) if checks else []
         total = sum(c.points for c in found)
         click.secho(f"{a.id}  ({a.filename})  {a.title_en} / {a.title_zh}", bold=True)

@@ -61,13 +61,13 @@ class VariantCode:
             yield answer
 
 
-def for_run(assignment, cfg, hidden: bool) -> Fingerprinter:
+def for_run(assignment, hidden: bool) -> Fingerprinter:
     """The fingerprinter of a grading run: known bugs from the catalogue when the hidden material is at
     hand (instructor grading); missing functions only without it (`seqgrade check` on a student's machine)."""
     from .catalogue import Variants, catalogue_path, load_bugs
 
     if hidden:
-        bugs = load_bugs(catalogue_path(assignment.hidden_checks(cfg)))
+        bugs = load_bugs(catalogue_path(assignment.hidden_checks))
         if bugs:
-            return Fingerprinter(VariantCode(Variants(assignment.reference(cfg), bugs, assignment.module)))
+            return Fingerprinter(VariantCode(Variants(assignment.reference, bugs, assignment.module)))
     return Fingerprinter()

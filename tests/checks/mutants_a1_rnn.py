@@ -98,7 +98,8 @@ MUTANTS = [
            [("            layer_input = torch.cat(outputs, dim=-1)  # (T, B, D*H)\n",
              "            if layer == 0:\n"
              "                first_output = torch.cat(outputs, dim=-1)\n"
-             "            layer_input = first_output if layer < self.num_layers - 1 else torch.cat(outputs, dim=-1)\n")],
+             "            layer_input = (first_output if layer < self.num_layers - 1\n"
+             "                           else torch.cat(outputs, dim=-1))\n")],
            fails={"test_rnn_three_layers"},
            note="every layer k >= 1 reads the first layer's output (right with two layers, wrong with three)"),
     Mutant("bptt_view_of_input",
@@ -115,9 +116,15 @@ MUTANTS = [
            fails={"test_noncontiguous_inputs"},
            note="the input projection flattens the input with .view: fails for a non-contiguous input"),
     Mutant("outputs_squeezed",
-           [("outputs.append(torch.stack(out))  # (T, B, H)", "outputs.append(torch.stack(out).squeeze())  # (T, B, H)")],
+           [("outputs.append(torch.stack(out))  # (T, B, H)",
+             "outputs.append(torch.stack(out).squeeze())  # (T, B, H)")],
            fails={"test_rnn_shapes"},
            note="squeeze() drops the time (and batch) dimension of a sequence of length one"),
+    Mutant("bptt_float64_hardcoded",
+           [("grad_pre = torch.empty_like(hs)  # (T, B, H): a_t",
+             "grad_pre = torch.empty(hs.shape, dtype=torch.float64)  # (T, B, H): a_t")],
+           fails={"test_bptt_shapes"},
+           note="rnn_backward allocates its buffer in float64 whatever the inputs' dtype"),
 ]
 
 # Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
@@ -151,4 +158,7 @@ MESSAGES = [
     ("bptt_dh0_without_whh", "test_rnn_backward", ["a_0 W_hh"]),
     ("detached_hidden", "test_rnn_long_sequence", ["dies out faster"]),
     ("activation_missing", "test_rnn_long_sequence", ["|h|"]),
+    ("bptt_view_of_input", "test_noncontiguous_inputs", ["reshape"]),
+    ("rnn_input_view", "test_noncontiguous_inputs", ["reshape"]),
+    ("outputs_squeezed", "test_rnn_shapes", ["should have shape"]),
 ]

@@ -184,4 +184,6 @@ MESSAGES = [
     ("batch_first_output_ignored", "test_batch_first", ["[B, T, D*H]"]),
     ("batch_first_reshape", "test_batch_independence", ["not reshape"]),
     ("deep_layers_input_size_H", "test_parameters", ["D*H"]),
+    ("input_projection_view", "test_noncontiguous_inputs", ["reshape"]),
+    ("gru_outputs_squeezed", "test_net_shapes", ["should have shape"]),
 ]

@@ -139,6 +139,14 @@ MUTANTS = [
            [("q = F.linear(query, w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)",
              "q = F.linear(query.view(B * L, E), w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)")],
            {"test_noncontiguous_inputs"}, "the query is flattened with .view: fails for a non-contiguous query"),
+    Mutant("causal_mask_cached_512",
+           [("return torch.ones(L, S, dtype=torch.bool, device=device).tril()  # (L, S)",
+             "return torch.ones(512, 512, dtype=torch.bool, device=device).tril()[:L, :S]  # (L, S)")],
+           {"test_long_sequences"}, "causal_mask sliced from a 512 x 512 table: wrong beyond 512 positions"),
+    Mutant("dot_scores_detached",
+           [("scores = queries @ keys.transpose(-2, -1)  # (B, Q, K)",
+             "scores = (queries @ keys.transpose(-2, -1)).detach()  # (B, Q, K)")],
+           {"test_dot_product_gradients"}, "DotProductAttention detaches its scores: no gradient to queries and keys"),
 ]
 
 # Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
@@ -178,4 +186,7 @@ MESSAGES = [
     ("pe_sin_cos_swapped", "test_positional_encoding", ["sin and cos are swapped"]),
     ("pe_exponent_i_over_d", "test_positional_encoding", ["exponent"]),
     ("manual_softmax_overflow", "test_large_scores", ["NaN or inf", "row maximum"]),
+    ("float_mask_detached", "test_float_masks", ["no gradient reached the float mask"]),
+    ("causal_ignored_with_float_mask", "test_masks_with_causal", ["both apply"]),
+    ("mha_flattens_query_with_view", "test_noncontiguous_inputs", ["reshape"]),
 ]

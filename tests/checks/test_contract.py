@@ -12,7 +12,6 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from grader.catalog import ASSIGNMENTS
 from grader.checks.inventory import list_checks
 from grader.checks.promises import (COVERAGE_HEADING, TracedCheck, coverage_matrix, marker_problems,
                                     parse_contract, promise_table)
@@ -21,6 +20,8 @@ from grader.config import load_config
 from tests.checks.grading import REPO
 
 CONTRACT = REPO / "docs" / "contract.md"
+CFG = load_config(REPO / "course" / "course.yaml")
+ASSIGNMENTS = CFG.assignments
 SHARED = REPO.parent / "shared" / "CONTRACT.md"
 # sha256 of the shared CONTRACT.md (whitespace normalised) that docs/contract.md follows, sentence for sentence.
 SHARED_SHA256 = "073761e04a67b132ff74b846fdbb103257f9eeb0ba7fee2ad9a694f0e49d7bce"
@@ -33,9 +34,8 @@ def contract():
 
 @functools.cache
 def traced() -> tuple[TracedCheck, ...]:
-    cfg = load_config(REPO / "course" / "course.yaml")
     return tuple(TracedCheck(a.id, c.name, c.visibility, c.kind, c.promises, c.targets)
-                 for a in ASSIGNMENTS.values() for c in list_checks(a, cfg))
+                 for a in ASSIGNMENTS.values() for c in list_checks(a, CFG))
 
 
 def _normalised(text: str) -> str:
@@ -122,7 +122,8 @@ def test_the_names_are_importable_from_the_reference():
         spec.loader.exec_module(module)
         for n in contract().names_of(aid):
             owner, _, method = n.name.partition(".")
-            assert callable(getattr(module, owner)) and (not method or callable(getattr(getattr(module, owner), method)))
+            assert callable(getattr(module, owner))
+            assert not method or callable(getattr(getattr(module, owner), method))
 
 
 def test_readme_and_every_assignment_readme_link_the_contract():
@@ -151,7 +152,8 @@ def test_every_applicable_cell_of_the_coverage_matrix_has_a_check(aid):
 
 
 def test_the_generated_tables_in_the_docs_are_current():
-    spec = importlib.util.spec_from_file_location("update_generated_docs", REPO / "scripts" / "update_generated_docs.py")
+    spec = importlib.util.spec_from_file_location("update_generated_docs",
+                                                  REPO / "scripts" / "update_generated_docs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     current = module.DOC.read_text(encoding="utf-8")

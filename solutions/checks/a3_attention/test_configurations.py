@@ -28,21 +28,26 @@ def _module(ref, d, name, kwargs, scale=0.5):
     return m, state
 
 
-def _bool_mask(d, *shape, dead_row=True):
-    """A random boolean mask; every row keeps a key and drops one, except one fully masked row."""
+def _bool_mask(d, *shape, dead_row=True, future=False):
+    """A random boolean mask; every row keeps a key and drops one, except one fully masked row (never the
+    first). With `future`, the first row (query 0 of the first batch item) may attend key 1, so a causal
+    mask always changes something."""
     m = d.uniform(*shape, lo=0.0, hi=1.0) < 0.6
     idx = d.randint(0, shape[-1], tuple(shape[:-1])).unsqueeze(-1)
     m = m.scatter(-1, idx, True)
     if shape[-1] > 1:
         m = m.scatter(-1, (idx + 1) % shape[-1], False)
+    rows = m.view(-1, shape[-1])
+    if future:
+        rows[0, 1] = True
     if dead_row:
-        m.view(-1, shape[-1])[d.int(0, m.numel() // shape[-1] - 1)] = False
+        rows[d.int(1, rows.size(0) - 1)] = False
     return m
 
 
-def _float_mask(d, *shape, dtype=F64):
+def _float_mask(d, *shape, dtype=F64, future=False):
     """Finite offsets, -inf where a boolean mask drops a key, and one row that is -inf everywhere."""
-    keep = _bool_mask(d, *shape)
+    keep = _bool_mask(d, *shape, future=future)
     mask = d.randn(*shape).masked_fill(~keep, float("-inf")).to(dtype)
     _require(bool(torch.isneginf(mask).all(-1).any()) and bool(torch.isfinite(mask).any(-1).any()),
              "a fully -inf row and rows with finite offsets")
@@ -144,7 +149,7 @@ def _causal_cases(d, ref):
                                        ("a bool mask [L,S]", (L, S), (B, L), "bool"),
                                        ("a bool mask [B,heads,L,S]", (B, h, L, S), (B, h, L), "bool")):
         q, k, v = d.randn(*qshape, E), d.randn(*qshape[:-1], S, E), d.randn(*qshape[:-1], S, Ev)
-        mask = _float_mask(d, *mshape) if kind == "float" else _bool_mask(d, *mshape)
+        mask = _float_mask(d, *mshape, future=True) if kind == "float" else _bool_mask(d, *mshape, future=True)
         with torch.no_grad():
             exp = sdpa(q, k, v, mask, True)
             alone = sdpa(q, k, v, mask, False)
@@ -157,10 +162,11 @@ def _causal_cases(d, ref):
                                ("a bool attn_mask [B,heads,L,S]", (B, nh, L, S), "bool"),
                                ("a bool attn_mask [B,L,S]", (B, L, S), "bool")):
         q, k, v = d.randn(B, L, Em), d.randn(B, S, Em), d.randn(B, S, Em)
-        mask = _float_mask(d, *mshape) if kind == "float" else _bool_mask(d, *mshape)
+        mask = _float_mask(d, *mshape, future=True) if kind == "float" else _bool_mask(d, *mshape, future=True)
         with torch.no_grad():
             exp = mod(q, k, v, mask, True)
             alone = mod(q, k, v, mask, False)
+        _require(not torch.allclose(exp[1], alone[1]), "the causal mask changes the weights")
         out.append(SimpleNamespace(what=f"MultiHeadAttention(is_causal=True) with {what}, L={L}, S={S}",
                                    name="MultiHeadAttention", state=st, kwargs=dict(embed_dim=Em, num_heads=nh),
                                    args=(q, k, v), mask=mask, exp=exp, alone=alone))

@@ -134,13 +134,33 @@ def test_long_sequences(sub, ref, once):
 
 
 # ----------------------------------------------------------------------------- decoding ignores source padding
+def _unmasked_greedy(ref, c, src):
+    """Greedy decoding by a Seq2Seq whose attention also reads the source padding (the mistake)."""
+    m = cases.seq2seq(ref, c.decoder, c.kw).to(F64)
+    m.load_state_dict(c.state)
+    encode = m._encode
+
+    def unmasked(src, lengths):
+        enc, state, mask = encode(src, lengths)
+        return enc, state, torch.ones_like(mask)
+
+    m._encode = unmasked
+    with torch.no_grad():
+        return m.greedy_decode(src, c.lengths, c.max_len, c.bos, c.eos)
+
+
 def _padding_cases(d, ref):
+    """Decoding cases on which attending the padding changes the greedy tokens (by construction)."""
     out = []
     for i, cfg in enumerate((("AttentionDecoder", "gru", 1, 4, 8, 3), ("AttentionDecoder", "lstm", 2, 3, 8, 2))):
-        c = cases.decode_case(d.child(i), ref, *cfg)
-        extra = d.int(2, 5)
-        c.src_padded = torch.cat([c.src, c.src.new_zeros(c.B, extra)], 1)
-        _require(bool((c.lengths < c.src.size(1)).any()), "a padded row")
+        for attempt in range(20):
+            c = cases.decode_case(d.child(i, attempt), ref, *cfg)
+            c.src_padded = torch.cat([c.src, c.src.new_zeros(c.B, d.int(3, 6))], 1)
+            if bool((c.lengths < c.src.size(1)).any()) and not cases.same_tokens(
+                    _unmasked_greedy(ref, c, c.src_padded), c.greedy, c.max_len):
+                break
+        else:
+            raise RuntimeError("internal error: no decoding case on which source padding matters")
         out.append(c)
     return out
 
@@ -258,9 +278,10 @@ def _one_cases(d, ref):
     for cell, L in (("gru", 2), ("lstm", 1)):
         kw = cases.kwargs_of(V, E, H, L, cell)
         m, state = cases.loaded(cases.seq2seq(ref, "AttentionDecoder", kw), d, 0.6)
-        state["decoder.out.bias"][0] = -30.0
-        m.load_state_dict(state)
         bos, eos = d.distinct(2, 1, V - 1)
+        state["decoder.out.bias"][0] = -30.0  # a trained model emits neither pad nor BOS
+        state["decoder.out.bias"][bos] = -30.0
+        m.load_state_dict(state)
         src, lengths = torch.randint(1, V, (1, 1), generator=d.gen), torch.tensor([1])
         tgt = d.randint(1, V, (1, 1))
         with torch.no_grad():

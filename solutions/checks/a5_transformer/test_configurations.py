@@ -87,9 +87,9 @@ def _long_case(d, ref):
                 continue
         _require(S >= 512 and T >= 512 and bool((src == 0).any()) and bool((tgt == 0).any()),
                  "padded source and target of more than 512 positions")
-        return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, logits=logits, layer_args=(E, nh, layer.linear1.out_features),
-                               layer_state=layer_state, x=x, pad=pad, layer_out=layer_out, gstate=gstate, bos=bos,
-                               greedy=greedy, S=S, T=T)
+        return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, logits=logits,
+                               layer_args=(E, nh, layer.linear1.out_features), layer_state=layer_state, x=x, pad=pad,
+                               layer_out=layer_out, gstate=gstate, bos=bos, greedy=greedy, S=S, T=T)
     raise RuntimeError("internal error: no long greedy decoding case found")
 
 
@@ -140,11 +140,13 @@ def test_transformer_parallel(sub, ref, draw):
 
     S2, T2, B2 = draw.int(9, 13), draw.int(9, 13), draw.int(5, 7)
     base = count(2, 3, 4)
-    for label, n, desc in (("length", count(2, S2, T2), f"S={S2}, T={T2}"), ("batch", count(B2, 3, 4), f"B={B2}")):
+    for grows, n, desc, loop in (
+            ("sequence length", count(2, S2, T2), f"S={S2}, T={T2}",
+             "positions (the positional encoding too is one tensor expression)"),
+            ("batch size", count(B2, 3, 4), f"B={B2}", "batch items")):
         if n != base:
-            fail(f"Transformer: the number of tensor operations grows with the {'sequence length' if label == 'length' else 'batch size'} "
-                 f"({base} for B=2, S=3, T=4; {n} for {desc}): do not loop over "
-                 f"{'positions (the positional encoding too is one tensor expression)' if label == 'length' else 'batch items'}")
+            fail(f"Transformer: the number of tensor operations grows with the {grows} ({base} for B=2, S=3, T=4; "
+                 f"{n} for {desc}): do not loop over {loop}")
 
 
 # ----------------------------------------------------------------------------- float masks in the layers
@@ -201,6 +203,22 @@ def test_layer_float_masks(sub, ref, once):
 
 
 # ----------------------------------------------------------------------------- greedy decoding ignores padding
+def _greedy_variant(ref, m, src, max_len, bos, enc_pad=True, mem_pad=True):
+    """Greedy decoding (no EOS) with the source padding masked or not, in the encoder and the cross-attention."""
+    keep = (src != 0).unsqueeze(1)
+    x = m.embed(m.src_embed, src)
+    for layer in m.encoder_layers:
+        x = layer(x, keep if enc_pad else None)
+    ys = src.new_full((src.size(0), 1), bos)
+    for _ in range(max_len):
+        tm = ref.causal_mask(ys.size(1)) & (ys != 0).unsqueeze(1)
+        y = m.embed(m.tgt_embed, ys)
+        for layer in m.decoder_layers:
+            y = layer(y, x, tm, keep if mem_pad else None)
+        ys = torch.cat([ys, m.generator(y)[:, -1].argmax(-1, keepdim=True)], 1)
+    return ys[:, 1:]
+
+
 def _greedy_padding_case(d, ref):
     for attempt in range(40):
         dd = d.child(attempt)
@@ -217,6 +235,10 @@ def _greedy_padding_case(d, ref):
             exp = m.greedy_decode(src, 7, bos, -1)
             if len({tuple(r) for r in exp.tolist()}) < 2 or not _stable(
                     m, state, lambda mm: mm.greedy_decode(src, 7, bos, -1), dd):
+                continue
+            # the case must expose both mistakes: padding read by the encoder, or by the cross-attention
+            if any(torch.equal(_greedy_variant(ref, m, padded, 7, bos, **kw), exp)
+                   for kw in (dict(enc_pad=False), dict(mem_pad=False))):
                 continue
         _require(bool((src == 0).any()), "a padded source row")
         return SimpleNamespace(args=args, state=state, src=src, padded=padded, bos=bos, exp=exp)
