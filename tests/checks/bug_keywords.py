@@ -7,6 +7,7 @@ check's own message. A new mutant needs a line here (tests/checks/test_bug_names
 
 KEYWORDS = {
     "a1_rnn": {
+        "bptt_float64_hardcoded": "float64 whatever the inputs' dtype",
         "layers_read_first_output": "reads the first layer's output",
         "bptt_view_of_input": "cached x with .view",
         "rnn_input_view": "flattens its input with .view",
@@ -64,6 +65,8 @@ KEYWORDS = {
         "deep_layers_input_size_H": "with H inputs",
     },
     "a3_attention": {
+        "causal_mask_cached_512": "512 x 512 table",
+        "dot_scores_detached": "detaches its scores",
         "float_mask_detached": "detaches a float attn_mask",
         "float_mask_sets_dtype": "take the float mask's dtype",
         "causal_ignored_with_float_mask": "drops is_causal when a float attn_mask",
@@ -100,6 +103,7 @@ KEYWORDS = {
         "pe_concatenated": "all sines first",
     },
     "a4_seq2seq": {
+        "mask_positions_uint8": "uint8",
         "beam_state_not_reordered": "does not reorder the decoder state",
         "beam_history_not_reordered": "does not reorder the token history",
         "beam_all_beams_start": "starts every beam with score 0",

@@ -146,4 +146,12 @@ BUGS = [
         [('q = F.linear(query, w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)',
           'q = F.linear(query.view(B * L, E), w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)')],
         'your MultiHeadAttention flattens the query with .view, which fails for a non-contiguous query (a transposed or sliced tensor): use .reshape'),
+    Bug('causal_mask_cached_512',
+        [('return torch.ones(L, S, dtype=torch.bool, device=device).tril()  # (L, S)',
+          'return torch.ones(512, 512, dtype=torch.bool, device=device).tril()[:L, :S]  # (L, S)')],
+        'your causal_mask is sliced from a 512 x 512 table, so it is wrong beyond 512 positions: build it for (L, S) itself, torch.ones(L, S).tril()'),
+    Bug('dot_scores_detached',
+        [('scores = queries @ keys.transpose(-2, -1)  # (B, Q, K)',
+          'scores = (queries @ keys.transpose(-2, -1)).detach()  # (B, Q, K)')],
+        'your DotProductAttention detaches its scores, so no gradient reaches the queries and keys: scores = q . k (/ sqrt(d)), differentiable'),
 ]

@@ -140,4 +140,8 @@ BUGS = [
         [('k = self.W_k(keys).unsqueeze(1)  # (B, 1, K, A)',
           'k = self.W_k(keys.view(-1, keys.size(-1))).view(keys.size(0), 1, keys.size(1), -1)  # (B, 1, K, A)')],
         'your attention flattens the encoder outputs with .view, which fails when they are a non-contiguous view: use .reshape'),
+    Bug('mask_positions_uint8',
+        [('positions = torch.arange(max_len, device=lengths.device)  # (max_len,)',
+          'positions = torch.arange(max_len, dtype=torch.uint8, device=lengths.device)  # (max_len,)')],
+        'your mask counts source positions in uint8, which wraps after 255: sources longer than 255 tokens get a wrong mask (use the default int64 positions)'),
 ]
