@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from ..sandbox import wire
 from .transcript import Call, Transcript
 
-_NO_ATTRIBUTE = re.compile(r"has no attribute '([A-Za-z_][A-Za-z0-9_]*)'")
+_NO_ATTRIBUTE = re.compile(r"has no attribute '([A-Za-z_][A-Za-z0-9_]{0,60})'")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
 
 
 def is_missing(type_name: str, message: str, where: str, names: tuple[str, ...] = ()) -> bool:
@@ -39,6 +40,8 @@ def _class_of(ref, transcript: Transcript) -> str:
 def missing_name(call: Call, transcript: Transcript) -> str:
     """The name of the function `call` found missing, as the contract spells it (`Seq2Seq.beam_search`)."""
     inner = call.where.rsplit(" in ", 1)[1] if " in " in call.where else ""
+    if not _NAME.fullmatch(inner):  # the child says where it raised: keep only a plain function name
+        inner = ""
     if call.op == "new":
         name = str(call.target)
         return f"{name}.{inner}" if inner and inner != name else f"{name}.__init__"
