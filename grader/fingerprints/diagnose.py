@@ -25,6 +25,8 @@ REFERENCE = ""  # the key of the reference among the variants
 
 @dataclass(frozen=True)
 class KnownBug:
+    """A bug of the catalogue, as the fingerprinter names it."""
+
     id: str
     says: str
 

@@ -14,20 +14,25 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import torch
+
+from ..sandbox.client import CallResult
+
 from .diagnose import UNKNOWN, Fingerprinter, KnownBug
-from .local import LocalRun, Unanswerable
+from .local import LocalRun, Unanswerable, Weak
 from .transcript import Transcript
 
 
 class VariantCode:
     """Answers computed in the grader by running each call on the reference and its variants."""
 
-    MAX_CACHED = 20000  # answers kept for the run (a class sends the same requests: most are reused)
+    MAX_BYTES = 256 * 2**20  # tensors kept in the cache for the run (a class sends the same requests)
 
     def __init__(self, variants):
         self.variants = variants  # catalogue.Variants
         self._known = [KnownBug(b.id, b.says) for b in variants.bugs.values()]
         self._cache: dict[tuple[str, str], object] = {}
+        self._bytes = 0
 
     def bugs(self) -> list[KnownBug]:
         return self._known
@@ -55,10 +60,28 @@ class VariantCode:
             except Unanswerable:
                 yield UNKNOWN
                 return
-            if len(self._cache) >= self.MAX_CACHED:
+            size = _nbytes(answer)
+            if self._bytes + size > self.MAX_BYTES:
                 self._cache.clear()
+                self._bytes = 0
             self._cache[ck] = answer
+            self._bytes += size
             yield answer
+
+
+def _nbytes(v) -> int:
+    """The bytes of the tensors an answer holds (what caching it costs)."""
+    if isinstance(v, torch.Tensor):
+        return v.numel() * v.element_size()
+    if isinstance(v, CallResult):
+        return _nbytes(v.value) + _nbytes(v.input_grads) + _nbytes(v.param_grads)
+    if isinstance(v, Weak):
+        return _nbytes(v.answer)
+    if isinstance(v, (list, tuple)):
+        return sum(_nbytes(x) for x in v)
+    if isinstance(v, dict):
+        return sum(_nbytes(x) for x in v.values())
+    return 0
 
 
 def for_run(assignment, hidden: bool) -> Fingerprinter:
