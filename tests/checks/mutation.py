@@ -12,7 +12,8 @@ then reports
   failures, listed with their seeds, and the exit status is 1;
 - how many mutants the first failing check names exactly (the fingerprint's bug
   id is the mutant's, or, for the bugs in CHECK_NAMED, the check's own message
-  names it), on every seed: the table of tests/checks/bug_keywords.py's promise;
+  names it), on every one of the first --name-seeds seeds (fingerprints cost
+  time; the catches are checked on every seed);
 - the wall time it took.
 
 Seeds are fresh each run unless --first-seed is given (they are printed, so a
@@ -46,6 +47,7 @@ class SeedRun:
     missed: dict[str, list[str]] = field(default_factory=dict)  # mutant -> checks of `fails` that passed
     wrong: dict[str, str] = field(default_factory=dict)  # correct source -> what it lost
     named: dict[str, str] = field(default_factory=dict)  # mutant -> "exact" | "check" | "" (not named)
+    fingerprints: bool = True  # whether bugs were named on this seed
 
 
 _SANDBOX = None  # one sandbox per worker process, reused by its sessions
@@ -86,7 +88,7 @@ def run_seed(aid: str, seed: int, names: tuple[str, ...] | None = None, fingerpr
     sources.update({f"mutant:{m.name}": m.apply(ref) for m in chosen})
     start = time.perf_counter()
     results = grade_sources(aid, sources, seed=seed, sandbox=_sandbox(), fingerprints=fingerprints)
-    run = SeedRun(aid, seed, time.perf_counter() - start)
+    run = SeedRun(aid, seed, time.perf_counter() - start, fingerprints=fingerprints)
     for key, r in results.items():
         if not key.startswith("mutant:") and r.score < r.max_score:
             lost = [f"{c.name}: {c.message[:200]}" for c in r.checks if c.status != "passed"]
@@ -133,7 +135,7 @@ class Sweep:
                 "only | not named |", "|---|---:|---:|---:|---:|---:|"]
         totals = [0, 0, 0, 0, 0]
         for aid in ASSIGNMENTS:
-            runs = [r for r in self.runs if r.aid == aid]
+            runs = [r for r in self.runs if r.aid == aid and r.fingerprints]
             if not runs:
                 continue
             mutants = sorted(runs[0].named)
@@ -151,11 +153,25 @@ class Sweep:
         return "\n".join(rows)
 
 
-def sweep(assignments, seeds: list[int], jobs: int, fingerprints: bool = True) -> Sweep:
-    tasks = [(aid, s) for s in seeds for aid in assignments]
+def _worker_init() -> None:
+    """A pool worker dies with the sweep, and takes its sandbox with it."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signal.SIGTERM, lambda *_: (close_sandbox(), os._exit(143)))
+
+
+def sweep(assignments, seeds: list[int], jobs: int, name_seeds: int | None = None) -> Sweep:
+    """Every (assignment, seed) session; bugs are named (fingerprints on) on the first `name_seeds` seeds."""
+    tasks = [(aid, s, name_seeds is None or i < name_seeds) for i, s in enumerate(seeds) for aid in assignments]
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_seed, aid, s, None, fingerprints) for aid, s in tasks]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init) as pool:
+        futures = [pool.submit(run_seed, aid, s, None, fp) for aid, s, fp in tasks]
         runs = []
         for i, f in enumerate(futures, 1):
             r = f.result()
@@ -171,18 +187,21 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, help="seeds N, N+1, ... instead of fresh random ones")
     ap.add_argument("--jobs", type=int, default=2, help="sessions graded at once (default 2)")
     ap.add_argument("--assignment", action="append", choices=ASSIGNMENTS, help="only this one (repeatable)")
-    ap.add_argument("--no-fingerprints", action="store_true", help="do not name bugs (faster)")
+    ap.add_argument("--name-seeds", type=int, default=3,
+                    help="name bugs (fingerprints) on the first N seeds only (default 3; -1: every seed)")
     args = ap.parse_args(argv)
     base = args.first_seed if args.first_seed is not None else random.SystemRandom().randrange(1 << 40)
     seeds = [base + i for i in range(args.seeds)]
     assignments = args.assignment or list(ASSIGNMENTS)
     print(f"mutation sweep: {', '.join(assignments)}; {len(seeds)} seeds from {base} "
           f"(reproduce: --first-seed {base} --seeds {len(seeds)}); {args.jobs} jobs", flush=True)
-    result = sweep(assignments, seeds, args.jobs, fingerprints=not args.no_fingerprints)
+    name_seeds = None if args.name_seeds < 0 else min(args.name_seeds, len(seeds))
+    result = sweep(assignments, seeds, args.jobs, name_seeds)
     failures = result.failures()
     n_mutants = sum(len(r.named) for r in result.runs if r.seed == seeds[0])
-    if not args.no_fingerprints:
-        print("\nBugs named by the first failing check:\n" + result.names_table())
+    if name_seeds != 0:
+        print(f"\nBugs named by the first failing check (on {name_seeds or len(seeds)} seeds):\n"
+              + result.names_table())
     print(f"\n{n_mutants} mutants x {len(seeds)} seeds graded in {result.seconds:.0f} s "
           f"({result.seconds / 60:.1f} min)")
     if failures:
