@@ -31,9 +31,9 @@ import psutil  # noqa: E402
 
 from bench.classes import variants  # noqa: E402
 from grader.checks.collection import collect_checks  # noqa: E402
-from grader.jobs import Job  # noqa: E402
 from grader.config import load_config  # noqa: E402
 from grader.engine.session import run_session  # noqa: E402
+from grader.jobs import Job  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.catalog import ASSIGNMENTS
+from tests.course import ASSIGNMENTS
 from grader.release.starter import RegionError, clear_solutions, make_starter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +40,8 @@ def copy_course(dest: Path, with_lessons: bool = True) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     for name in ("solutions", "assignments"):
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
+    (dest / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "contract.md", dest / "docs" / "contract.md")
     if with_lessons:
         shutil.copytree(REPO / "course", dest / "course", ignore=ignore)
     else:
@@ -220,6 +222,13 @@ def test_bundle_holds_the_readmes(bundle, a):
     assert (folder / "README.md").is_file()
 
 
+def test_bundle_holds_the_contract_the_readmes_link(bundle):
+    _, folder, _ = bundle
+    assert (folder / "docs" / "contract.md").read_bytes() == (REPO / "docs" / "contract.md").read_bytes()
+    readme = (folder / "assignments" / "a1_rnn" / "README.md").read_text(encoding="utf-8")
+    assert "](../../docs/contract.md)" in readme
+
+
 def test_bundle_holds_exactly_the_public_checks(bundle):
     root, folder, _ = bundle
     for a in ASSIGNMENTS.values():
@@ -273,7 +282,8 @@ def test_bundle_course_config_has_no_secret_or_gradebook(bundle):
     _, folder, _ = bundle
     cfg = yaml.safe_load((folder / "course" / "course.yaml").read_text(encoding="utf-8"))
     assert "secret" not in cfg and "gradebook" not in cfg
-    assert "a1_rnn" in cfg["due"]
+    assert cfg["assignments"]["a1_rnn"]["due"] and cfg["assignments"]["a1_rnn"]["module"] == "rnn"
+    assert not any("solutions" in str(v) for a in cfg["assignments"].values() for v in a.values())
 
 
 def test_bundle_contains_no_instructor_only_course_files(bundle):

@@ -44,7 +44,17 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copytree(cfg.assignments_dir, root / "assignments", ignore=_IGNORE)
+    assignments = {}
+    for a in cfg.assignments.values():  # each one's starter folder and public checks, never anything else
+        dest = root / "assignments" / a.id
+        if a.starter_dir.is_dir():
+            shutil.copytree(a.starter_dir, dest, ignore=_IGNORE)
+        if a.public_checks.is_dir() and not (dest / "checks").exists():
+            shutil.copytree(a.public_checks, dest / "checks", ignore=_IGNORE)
+        assignments[a.id] = {"module": a.module, "title": {"en": a.title_en, "zh": a.title_zh},
+                             "starter": f"assignments/{a.id}", "public_checks": f"assignments/{a.id}/checks",
+                             **({"due": a.due.isoformat()} if a.due else {}),
+                             **({"points": a.points} if a.points else {})}
     lessons = cfg.root / "course" / "lessons"
     if lessons.is_dir():
         shutil.copytree(lessons, root / "course" / "lessons", ignore=_IGNORE)
@@ -53,7 +63,7 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
         (root / "docs").mkdir()
         shutil.copy2(contract, root / "docs" / "contract.md")
     (root / "course").mkdir(exist_ok=True)
-    student_cfg = {"name": cfg.name, "root": "..", "languages": cfg.languages,
+    student_cfg = {"name": cfg.name, "root": "..", "languages": cfg.languages, "assignments": assignments,
                    "due": {k: v.isoformat() for k, v in cfg.due.items()}}
     (root / "course" / "course.yaml").write_text(
         "# Student copy of the course config (no secret, no gradebook).\n"

@@ -16,12 +16,11 @@ from grader.checks.inventory import list_checks
 from grader.checks.promises import (COVERAGE_HEADING, TracedCheck, coverage_matrix, marker_problems,
                                     parse_contract, promise_table)
 from grader.cli import cli
-from grader.config import load_config
 from tests.checks.grading import REPO
+from tests.course import ASSIGNMENTS, CFG
 
 CONTRACT = REPO / "docs" / "contract.md"
-CFG = load_config(REPO / "course" / "course.yaml")
-ASSIGNMENTS = CFG.assignments
+
 SHARED = REPO.parent / "shared" / "CONTRACT.md"
 # sha256 of the shared CONTRACT.md (whitespace normalised) that docs/contract.md follows, sentence for sentence.
 SHARED_SHA256 = "073761e04a67b132ff74b846fdbb103257f9eeb0ba7fee2ad9a694f0e49d7bce"

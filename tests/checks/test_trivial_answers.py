@@ -9,10 +9,8 @@ assignment's checks, public and hidden, to that.
 
 import pytest
 
-from grader.config import load_config
+from tests.course import ASSIGNMENTS
 from tests.checks.grading import REPO, grade_sources
-
-ASSIGNMENTS = load_config(REPO / "course" / "course.yaml").assignments
 
 
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS), ids=list(ASSIGNMENTS))

@@ -97,7 +97,8 @@ def _beam_diagnoses(c, got):
                  "decode.format", "decode.stop"),
        targets=("Seq2Seq.beam_search",))
 def test_beam_search(sub, ref, once):
-    for c in once(lambda d: cases.beam_cases(d, ref, CONFIGS)):
+    cs = once(lambda d: cases.beam_cases(d, ref, CONFIGS))
+    for c in cs:
         m = _model(sub, c)
         got = _beam(sub, m, c, c.beam_size, c.max_len)
         what = f"{c.what}: beam_search(beam_size={c.beam_size}, max_len={c.max_len})"
@@ -115,6 +116,8 @@ def test_beam_search(sub, ref, once):
                  "hypotheses: keep the beam_size best of all beam_size * V extensions at every step, and "
                  "return the best hypothesis by its sum of log-probabilities")
         cases.compare_tokens(got, c.beam, what, c.max_len, c.bos, c.eos, beam=True)
+        if c is not cs[0]:
+            continue  # one case with max_len cutting rows off is enough
         got = _beam(sub, m, c, c.beam_size, c.beam_short_len)
         cases.compare_tokens(got, c.beam_short, f"{c.what}: beam_search(beam_size={c.beam_size}, "
                                                 f"max_len={c.beam_short_len}), shorter than the longest row",

@@ -59,22 +59,19 @@ def _stable(m, state, fn, d) -> bool:
 
 # ----------------------------------------------------------------------------- 512+ positions
 def _long_case(d, ref):
-    S, T = d.int(520, 600), d.int(520, 560)
+    """float32 and one head keep the 512+ x 512+ attentions cheap; both sequences end with padding."""
+    S, T = d.int(520, 540), d.int(520, 530)
     Vs, Vt = d.distinct(2, 6, 10)
-    E, nh = 4, 2
+    E, nh = 4, 1
     args = (Vs, Vt, E, nh, 1, 1, d.int(3, 6))
     m, state = _module(ref, d, "Transformer", *args)
-    src = _padded(d, 2, S, Vs, [S, S - d.int(20, 300)])
-    tgt = _padded(d, 2, T, Vt, [T - d.int(1, 200), T])
+    m, state = m.float(), {k: v.float() for k, v in state.items()}
+    src = _padded(d, 1, S, Vs, [S - d.int(20, 300)])
+    tgt = _padded(d, 1, T, Vt, [T - d.int(1, 200)])
     tgt[:, 0] = 1
     with torch.no_grad():
         logits = m(src, tgt)
-    layer, layer_state = _module(ref, d, "TransformerEncoderLayer", E, nh, d.int(3, 6))
-    x = d.randn(2, S, E)
-    pad = (src != 0).unsqueeze(1)
-    with torch.no_grad():
-        layer_out = layer(x, pad)
-    for attempt in range(30):  # greedy decoding of the long source: outputs that vary and no near tie
+    for attempt in range(30):  # greedy decoding of the long source: tokens that vary and no near tie
         dd = d.child("greedy", attempt)
         gm = ref.Transformer(*args).to(F64).eval()
         gstate = _decoding_state(dd, gm)
@@ -82,19 +79,19 @@ def _long_case(d, ref):
         bos = dd.int(1, Vt - 1)
         with torch.no_grad():
             greedy = gm.greedy_decode(src, 6, bos, -1)
-            if len({tuple(r) for r in greedy.tolist()}) < 2 or not _stable(
+            if len(set(greedy[0].tolist())) < 2 or not _stable(
                     gm, gstate, lambda mm: mm.greedy_decode(src, 6, bos, -1), dd):
                 continue
         _require(S >= 512 and T >= 512 and bool((src == 0).any()) and bool((tgt == 0).any()),
                  "padded source and target of more than 512 positions")
-        return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, logits=logits,
-                               layer_args=(E, nh, layer.linear1.out_features), layer_state=layer_state, x=x, pad=pad,
-                               layer_out=layer_out, gstate=gstate, bos=bos, greedy=greedy, S=S, T=T)
+        return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, logits=logits, gstate=gstate, bos=bos,
+                               greedy=greedy, S=S, T=T)
     raise RuntimeError("internal error: no long greedy decoding case found")
 
 
 @check(points=2, timeout=30, description="sequences of 512+ positions: Transformer.forward (padded source and "
-                                         "target), an encoder layer with padding, greedy decoding of a long source",
+                                         "target: encoder and decoder layers with padding masks), greedy decoding of "
+                                         "a long source",
        kind="long_sequence",
        promises=("transformer.any-length", "transformer.embedding", "transformer.masks", "enc-layer.math",
                  "transformer.greedy"),
@@ -103,19 +100,16 @@ def test_long_sequences(sub, ref, once):
     c = once(lambda d: _long_case(d, ref))
     hint = (" (positions beyond a few hundred: compute the positional encoding for the actual length, with no "
             "table cut at a fixed size such as 128 or 512)")
-    m = sub.build("Transformer", c.state, *c.args, dtype=F64)
+    m = sub.build("Transformer", c.state, *c.args, dtype=F32)
     got = sub.call(m, c.src, c.tgt).value
     assert_close(got, c.logits, f"Transformer{c.args} on a source of S = {c.S} and a target of T = {c.T} "
-                                f"positions, both padded: logits" + hint)
-    layer = sub.build("TransformerEncoderLayer", c.layer_state, *c.layer_args, dtype=F64)
-    assert_close(sub.call(layer, c.x, c.pad).value, c.layer_out,
-                 f"TransformerEncoderLayer{c.layer_args} over S = {c.S} positions with a padding mask [B,1,S]")
+                                f"positions, both padded (its encoder and decoder layers run on them): logits" + hint)
     gm = sub.build("Transformer", c.gstate, *c.args, dtype=F64)
     sub.set_mode(gm, False)
     got = expect_tensor(sub.call(gm, c.src, method="greedy_decode", max_len=6, bos_id=c.bos, eos_id=-1).value,
                         f"greedy_decode on a source of S = {c.S} positions")
     if not torch.equal(got, c.greedy):
-        fail(f"greedy_decode(src [2,{c.S}], max_len=6) on a long padded source: got {got.tolist()}, expected "
+        fail(f"greedy_decode(src [1,{c.S}], max_len=6) on a long padded source: got {got.tolist()}, expected "
              f"{c.greedy.tolist()}" + hint)
 
 
@@ -140,6 +134,8 @@ def test_transformer_parallel(sub, ref, draw):
 
     S2, T2, B2 = draw.int(9, 13), draw.int(9, 13), draw.int(5, 7)
     base = count(2, 3, 4)
+    if count(B2, S2, T2) == base:  # the usual case: one call with everything grown
+        return
     for grows, n, desc, loop in (
             ("sequence length", count(2, S2, T2), f"S={S2}, T={T2}",
              "positions (the positional encoding too is one tensor expression)"),
@@ -165,7 +161,9 @@ def _layer_mask_cases(d, ref):
     for nh in (1, E):
         enc, enc_state = _module(ref, d, "TransformerEncoderLayer", E, nh, ff)
         dec, dec_state = _module(ref, d, "TransformerDecoderLayer", E, nh, ff)
-        for what, mshape in (("[S,S]", (S, S)), ("[B,S,S]", (B, S, S)), ("[B,heads,S,S]", (B, nh, S, S))):
+        shapes = ((("[S,S]", (S, S)), ("[B,heads,S,S]", (B, nh, S, S))) if nh == 1 else
+                  (("[B,S,S]", (B, S, S)),))
+        for what, mshape in shapes:
             x, mask = d.randn(B, S, E), _float_mask(d, *mshape)
             with torch.no_grad():
                 exp = enc(x, mask)
@@ -272,17 +270,14 @@ def _one_case(d, ref):
     m.load_state_dict(state)
     src, tgt = d.randint(1, Vs, (1, 1)), d.randint(1, Vt, (1, 1))
     bos = d.int(1, Vt - 1)
-    m32 = ref.Transformer(*args).float().eval()
-    m32.load_state_dict({k: v.float() for k, v in state.items()})
     with torch.no_grad():
         return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, bos=bos, logits=m(src, tgt),
-                               greedy=m.greedy_decode(src, 3, bos, -1), greedy1=m.greedy_decode(src, 1, bos, -1),
-                               greedy32=m32.greedy_decode(src, 3, bos, -1))
+                               greedy=m.greedy_decode(src, 3, bos, -1))
 
 
-@check(points=1, description="a batch of one and sequences of length one: Transformer.forward and greedy_decode "
-                             "(max_len 1 and 3, float64 and float32)", kind="shapes",
-       promises=("batch.any", "length.one", "transformer.forward", "transformer.greedy", "dtype.float32-float64"),
+@check(points=1, description="a batch of one and sequences of length one: Transformer.forward and greedy_decode",
+       kind="shapes",
+       promises=("batch.any", "length.one", "transformer.forward", "transformer.greedy"),
        targets=("Transformer", "Transformer.greedy_decode"))
 def test_length_one(sub, ref, once):
     c = once(lambda d: _one_case(d, ref))
@@ -294,10 +289,7 @@ def test_length_one(sub, ref, once):
         fail(f"{what}: logits should have shape {tuple(c.logits.shape)}, got {tuple(got.shape)}: a dimension of "
              "size 1 was dropped (squeeze() without a dim?)")
     assert_close(got, c.logits, f"{what}: logits")
-    m32 = sub.build("Transformer", {k: v.float() for k, v in c.state.items()}, *c.args, dtype=F32)
-    sub.set_mode(m32, False)
-    for handle, n, exp, tag in ((m, 3, c.greedy, "float64"), (m, 1, c.greedy1, "float64"),
-                                (m32, 3, c.greedy32, "float32")):
+    for handle, n, exp, tag in ((m, 3, c.greedy, "float64"),):
         got = sub.call(handle, c.src, method="greedy_decode", max_len=n, bos_id=c.bos, eos_id=-1).value
         label = f"greedy_decode(src [1,1], max_len={n}) of a {tag} model"
         expect_tensor(got, label, tuple(exp.shape), torch.int64)
@@ -316,15 +308,9 @@ def _strided_case(d, ref):
     x, y, mem = d.randn(B, S, E), d.randn(B, T, E), d.randn(B, S, E)
     pad = (torch.arange(S)[None, :] < torch.tensor([S] + [d.int(1, S) for _ in range(B - 1)])[:, None]).unsqueeze(1)
     causal = torch.ones(T, T, dtype=torch.bool).tril()
-    Vs, Vt = d.distinct(2, 6, 10)
-    args = (Vs, Vt, E, nh, 1, 1, ff)
-    m, state = _module(ref, d, "Transformer", *args)
-    src = _padded(d, B, S, Vs, [S] + [d.int(1, S) for _ in range(B - 1)])
-    tgt = d.randint(1, Vt, (B, T))
     with torch.no_grad():
         return SimpleNamespace(args=(E, nh, ff), enc_state=enc_state, dec_state=dec_state, x=x, y=y, mem=mem, pad=pad,
-                               causal=causal, enc=enc(x, pad), dec=dec(y, mem, causal, pad), t_args=args, t_state=state,
-                               src=src, tgt=tgt, logits=m(src, tgt))
+                               causal=causal, enc=enc(x, pad), dec=dec(y, mem, causal, pad))
 
 
 VIEW_HINT = ("; your code fails on (or differs for) inputs that are non-contiguous views (transposed or sliced "
@@ -338,10 +324,10 @@ def _with_hint(fn):
         raise type(exc)(f"{exc}{VIEW_HINT}") from None
 
 
-@check(points=1, description="the layers and the Transformer accept non-contiguous views (transposed, sliced) as "
-                             "inputs", kind="values",
-       promises=("input.non-contiguous", "enc-layer.math", "dec-layer.math", "transformer.forward"),
-       targets=("TransformerEncoderLayer", "TransformerDecoderLayer", "Transformer"))
+@check(points=1, description="the encoder and decoder layers accept non-contiguous views (transposed, sliced) as "
+                             "inputs and masks", kind="values",
+       promises=("input.non-contiguous", "enc-layer.math", "dec-layer.math"),
+       targets=("TransformerEncoderLayer", "TransformerDecoderLayer"))
 def test_noncontiguous_inputs(sub, ref, once):
     c = once(lambda d: _strided_case(d, ref))
     enc = sub.build("TransformerEncoderLayer", c.enc_state, *c.args, dtype=F64)
@@ -352,6 +338,3 @@ def test_noncontiguous_inputs(sub, ref, once):
                    memory_mask=c.pad).value
     _with_hint(lambda: assert_close(got, c.dec, f"TransformerDecoderLayer{c.args} with sliced/transposed tgt, memory "
                                                 "and tgt_mask"))
-    m = sub.build("Transformer", c.t_state, *c.t_args, dtype=F64)
-    got = sub.call(m, Strided(c.src, "transposed"), Strided(c.tgt, "sliced")).value
-    _with_hint(lambda: assert_close(got, c.logits, f"Transformer{c.t_args} with transposed/sliced token ids"))
