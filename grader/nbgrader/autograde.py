@@ -39,23 +39,12 @@ from ..errors import ConfigError, SeqgradeError, SubmissionsError
 from ..results import CheckResult, Flag, SubmissionResult
 from . import cells as nbcells
 from . import config as nbconfig
-from .checklist import item_function
+from .checklist import CellResult, cell_results
 
-STATUS_ORDER = ("passed", "failed", "timeout", "error")
 NOTE = ("**Graded by seqgrade**, out of the kernel: your code ran in a sandbox, apart from the checks. "
         "Each test cell below shows its check's result; hidden checks show their name and message only.\n\n"
         "**由 seqgrade 评分**（在内核之外）：你的代码在沙箱中运行，与检查代码相互隔离。下面每个测试单元格显示对应检查的结果；"
         "隐藏检查只显示名称和提示信息。")
-
-
-@dataclass
-class CellResult:
-    """One test cell's result: the check (all its parameter sets) or the quiz question."""
-
-    score: float
-    max_score: float
-    status: str
-    message: str = ""
 
 
 @dataclass
@@ -234,23 +223,6 @@ def module_source(nb, name: str) -> str:
     from ..submissions import notebook_module
 
     return notebook_module({"cells": [dict(c) for c in nb.cells]}, name)
-
-
-def _cell_results(result: SubmissionResult) -> dict[str, CellResult]:
-    """Item results (test_x[a], test_x[b]) summed into their check function's cell."""
-    out: dict[str, CellResult] = {}
-    for c in result.checks:
-        gid = item_function(c.name)
-        label = c.name[len(gid):]
-        r = out.setdefault(gid, CellResult(0.0, 0.0, "passed"))
-        r.score = round(r.score + c.score, 6)
-        r.max_score = round(r.max_score + c.max_score, 6)
-        if STATUS_ORDER.index(c.status) > STATUS_ORDER.index(r.status):
-            r.status = c.status
-        if c.status != "passed":
-            msg = f"{label} {c.message}".strip()
-            r.message = f"{r.message}\n{msg}" if r.message else msg
-    return out
 
 
 # --------------------------------------------------------------------------- the run
@@ -476,7 +448,7 @@ def _grade_assignment(item_id: str, nb_name: str, cfg: CourseConfig, subs: list[
     grades: dict[str, StudentGrade] = {}
 
     def record(result: SubmissionResult) -> None:
-        grades[result.student] = StudentGrade(result.student, _cell_results(result), result.error,
+        grades[result.student] = StudentGrade(result.student, cell_results(result.checks), result.error,
                                               flags=list(result.flags), isolation=result.isolation)
 
     grade_jobs(settings, jobs, record, workers=workers)

@@ -73,7 +73,9 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
     problems = audit_bundle(root, cfg)
     if problems:
         shutil.rmtree(root)
-        raise RuntimeError("the bundle would leak: " + "; ".join(problems))
+        from ..errors import SeqgradeError
+
+        raise SeqgradeError("the bundle would leak, so nothing was written: " + "; ".join(problems[:10]))
     zpath = out / "seqgrade-student.zip"
     with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
         for f in sorted(root.rglob("*")):
