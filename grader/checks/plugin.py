@@ -147,7 +147,7 @@ class GradingPlugin:
             self._current = None
         _void_after_tampering(result, counted)
         if self.fingerprints is not None:  # name known bugs and missing functions in the failures
-            self.fingerprints.finish(result.checks)
+            self.fingerprints.finish(result)
         if sub._import_error is not None:
             result.error = import_message(sub._import_error, job.module)
         result.output = sub.output[-4000:]

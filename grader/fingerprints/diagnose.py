@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
-from ..results import CheckResult
+from ..results import SubmissionResult
 from .answers import recorded, request_digests, same
 from .missing import MissingFunctions
 from .transcript import RecordingSubmission, Transcript
@@ -80,11 +80,16 @@ class Fingerprinter:
         transcript = sub.transcript if isinstance(sub, RecordingSubmission) else Transcript()
         self._ran.append(_Ran(name, status, transcript))
 
-    def finish(self, checks: list[CheckResult]) -> None:
-        """Rewrite the messages of the submission's failed checks: a known bug, or a missing function."""
+    def finish(self, result: SubmissionResult) -> None:
+        """Rewrite the messages of the submission's failed checks: a known bug, or a missing function.
+
+        Nothing is rewritten once tampering was detected: the answers cannot be trusted, and the
+        messages that say so stand."""
         ran = {r.name: r for r in self._ran}
         passed = [r.transcript for r in self._ran if r.status == "passed" and r.transcript.calls]
-        for c in checks:
+        if any(f.kind == "tampering" for f in result.flags):
+            ran = {}
+        for c in result.checks:
             r = ran.get(c.name)
             if r is None or c.status not in ("failed", "error"):
                 continue
