@@ -39,11 +39,23 @@ def _compare(sub, name, state, kwargs, args, grads, expected, what, dtype=torch.
     got = expect_tuple(got, f"{what} result", len(outs))
     for label, g, e in zip(("output", "h_n"), got, outs):
         expect_tensor(g, f"{what}: {label}", e.shape, dtype)
-        assert_close(g, e, f"{what}: {label}")
+        assert_close(g, e, f"{what}: {label}", dims=_dims(name, label, kwargs, e))
     for label, g, e in zip(("input", "hx"), r.input_grads, arg_grads):
         assert_grad_close(g, e, f"{what}: d loss / d {label}")
     for pname, e in param_grads.items():
         assert_grad_close(r.param_grads.get(pname), e, f"{what}: d loss / d {pname}")
+
+
+def _dims(name, label, kwargs, e):
+    """Names of a result's dimensions, so a message can say where it first differs."""
+    if name == "RNNCell":
+        return ("batch item", "feature") if e.dim() == 2 else None
+    if label == "h_n":
+        return ("layer*direction row", "batch item", "feature") if e.dim() == 3 else None
+    if e.dim() != 3:
+        return None
+    return ("batch item", "time step", "feature") if kwargs.get("batch_first") else \
+        ("time step", "batch item", "feature")
 
 
 def _cell_case(d, nonlinearity):

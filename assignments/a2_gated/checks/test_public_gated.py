@@ -58,6 +58,16 @@ def _structure(kind, cell, grads):
     return grads[0] if cell else tuple(grads)
 
 
+def _dims(label, kwargs, e):
+    """Names of a result's dimensions, so a message can say where it first differs."""
+    if label in ("h'", "c'"):
+        return ("batch item", "feature")
+    if label in ("h_n", "c_n"):
+        return ("layer*direction row", "batch item", "feature")
+    return ("batch item", "time step", "feature") if kwargs.get("batch_first") else \
+        ("time step", "batch item", "feature")
+
+
 def _compare(sub, kind, cell, c, what):
     name = kind + ("Cell" if cell else "")
     what = f"{what} (compared with torch.nn.{name})"
@@ -77,7 +87,7 @@ def _compare(sub, kind, cell, c, what):
     got = _flat(value)
     for label, g, e in zip(labels, got, c["outs"]):
         expect_tensor(g, f"{what}: {label}", e.shape, torch.float64)
-        assert_close(g, e, f"{what}: {label}")
+        assert_close(g, e, f"{what}: {label}", dims=_dims(label, c["kwargs"], e))
     for label, g, e in zip(("input", "h0", "c0"), r.input_grads, c["arg_grads"]):
         assert_grad_close(g, e, f"{what}: d loss / d {label}")
     for pname, e in c["param_grads"].items():

@@ -344,9 +344,20 @@ def check_shapes(got, c, what):
 
 def check_result(got, c, what):
     out, finals = check_shapes(got, c, what)
-    assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c))
+    assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c), dims=output_dims(c))
     for i, (name, t, e) in enumerate(zip(state_names(c.kind), finals, c.finals)):
-        assert_close(t, e, f"{what}: {name}", diagnoses=state_diagnoses(c, i))
+        assert_close(t, e, f"{what}: {name}", diagnoses=state_diagnoses(c, i), dims=state_dims(c))
+
+def output_dims(c):
+    """Names of the output's dimensions, for messages that say where it first differs."""
+    if c.unbatched:
+        return ("time step", "feature")
+    return ("batch item", "time step", "feature") if c.batch_first else ("time step", "batch item", "feature")
+
+
+def state_dims(c):
+    return ("layer*direction row", "feature") if c.unbatched else ("layer*direction row", "batch item", "feature")
+
 
 
 def build(sub, c):

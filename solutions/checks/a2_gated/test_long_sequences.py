@@ -26,8 +26,10 @@ HINTS = {
              "c' = f * c + i * g with the forget gate f (block 2 of i, f, g, o)",
              "Your gradient decays more slowly than the reference's: check the gates (order i, f, g, o; "
              "sigmoid for i, f, o and tanh for g) and c' = f * c + i * g, h' = o * tanh(c')"),
-    "GRU": ("Your gradient dies out faster than the reference's: check h' = (1 - z) * n + z * h (z near 1 copies "
-            "h, and its gradient, from step to step) and that h is not detached between steps",
+    "GRU": ("Your gradient dies out faster than the reference's: something weakens the path from h_{t-1} to h_t. "
+            "Check n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) (r multiplies W_hn h + b_hn, after the matmul), "
+            "h' = (1 - z) * n + z * h (z near 1 copies h, and its gradient, from step to step), and that h is not "
+            "detached between steps",
             "Your gradient decays more slowly than the reference's: check the gates (order r, z, n) and "
             "n = tanh(W_in x + b_in + r * (W_hn h + b_hn))"),
 }

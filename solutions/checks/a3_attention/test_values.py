@@ -74,8 +74,15 @@ def _pair_diagnoses(alts, which):
 def _compare(got, expected, what, alts=()):
     """`got` must be (context, weights) equal to `expected`; weights first (their message is clearer)."""
     ctx, w = expect_tuple(got, what + " (context, weights)", 2)
-    assert_close(w, expected[1], f"{what}: weights", diagnoses=_pair_diagnoses(alts, 1))
-    assert_close(ctx, expected[0], f"{what}: context", diagnoses=_pair_diagnoses(alts, 0))
+    assert_close(w, expected[1], f"{what}: weights", diagnoses=_pair_diagnoses(alts, 1),
+                 dims=WEIGHT_DIMS.get(expected[1].dim()))
+    assert_close(ctx, expected[0], f"{what}: context", diagnoses=_pair_diagnoses(alts, 0),
+                 dims=CONTEXT_DIMS.get(expected[0].dim()))
+
+
+# Names of the dimensions, for messages that say where the values first differ.
+WEIGHT_DIMS = {3: ("batch item", "query", "key"), 4: ("batch item", "head", "query", "key")}
+CONTEXT_DIMS = {3: ("batch item", "query", "feature"), 4: ("batch item", "head", "query", "feature")}
 
 
 # ----------------------------------------------------------------------------- additive

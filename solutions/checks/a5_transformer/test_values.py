@@ -256,7 +256,20 @@ def test_transformer_values(sub, ref, once):
     m = sub.build("Transformer", c.state, *c.args, dtype=F64)
     got = sub.call(m, c.src, c.tgt).value
     assert_close(got, c.exp, f"Transformer{c.args} logits for src {tuple(c.src.shape)} and tgt_in "
-                             f"{tuple(c.tgt.shape)} (both padded)", diagnoses=_diag(c.alts))
+                             f"{tuple(c.tgt.shape)} (both padded)", diagnoses=_diag(c.alts),
+                 dims=("batch item", "target position", "vocabulary entry"), where=target_position(c.src, c.tgt))
+
+
+def target_position(src, tgt):
+    """What a position of the logits means: a pad position of tgt_in, or a row whose source is padded."""
+    def where(idx):
+        b, t = idx[0], idx[1]
+        if int(tgt[b, t]) == 0:
+            return f"a pad position of tgt_in (tgt_in[{b}, {t}] == 0)"
+        if bool((src[b] == 0).any()):
+            return f"batch item {b} has source padding (src == 0 at positions {int((src[b] != 0).sum())} and after)"
+        return ""
+    return where
 
 
 # ----------------------------------------------------------------------------- shapes, dtypes, parameters
