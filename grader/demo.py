@@ -1,22 +1,21 @@
 """The end-to-end demo: grade the bundled example class, quizzes included, and write everything.
 
 Copies `course/examples/submissions/<assignment>/<student>/` into OUT,
-stamps each file with a submission time (one student late), grades every
-assignment with the real sandboxed checks and every quiz, then writes the
-gradebook, per-student feedback, every export, the class report with its
-plot, and one lab's plot, all under OUT.
+writes the submission times a platform would export (one student late) to
+OUT/submission-times.csv, grades every assignment with the real sandboxed
+checks and every quiz against those times, then writes the gradebook,
+per-student feedback, every export, the class report with its plot, and one
+lab's plot, all under OUT.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
-from .catalog import ASSIGNMENTS
 from .config import CourseConfig
 from .gradebook import Gradebook
 
@@ -31,18 +30,28 @@ class DemoReport:
     files: dict[str, Path] = field(default_factory=dict)  # what -> where
 
 
-def _stamp(folder: Path, cfg: CourseConfig, assignment: str) -> None:
-    due = cfg.due.get(assignment)
-    if due is None:
-        return
-    for student in folder.iterdir():
-        when = due + (timedelta(days=2) if student.name == LATE_STUDENT else -timedelta(days=1))
-        for f in student.rglob("*"):
-            os.utime(f, (when.timestamp(), when.timestamp()))
+def _times_file(cfg: CourseConfig, examples: Path, out: Path) -> Path:
+    """The submission times a platform would export: a day early, or two days late for LATE_STUDENT."""
+    rows = ["student,item,submitted_at"]
+    items = [(a.id, examples / "submissions" / a.id) for a in cfg.assignments.values()]
+    answers = examples / "quiz_answers"
+    if answers.is_dir():
+        items += [(p.name, p) for p in sorted(answers.iterdir()) if p.is_dir()]
+    for item, folder in items:
+        due = cfg.due_date(item)
+        if due is None or not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
+            student = entry.name if entry.is_dir() else entry.stem
+            when = due + (timedelta(days=2) if student == LATE_STUDENT else -timedelta(days=1))
+            rows.append(f"{student},{item},{when.isoformat()}")
+    path = out / "submission-times.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 def run_demo(cfg: CourseConfig, out: Path, say: Callable[[str], None] = print, workers: int = 0,
-             sandbox: str = "auto", with_lab: bool = True) -> DemoReport:
+             sandbox: str = "bwrap", with_lab: bool = True) -> DemoReport:
     from .engine.grading import GradeOptions, grade_class
 
     examples = cfg.root / "course" / "examples"
@@ -50,36 +59,42 @@ def run_demo(cfg: CourseConfig, out: Path, say: Callable[[str], None] = print, w
         shutil.rmtree(out)
     out.mkdir(parents=True)
     report = DemoReport(out=out, gradebook=out / "gradebook.db")
+    times = _times_file(cfg, examples, out)
+    report.files["submission times"] = times
     with Gradebook(report.gradebook) as gb:
-        for a in ASSIGNMENTS.values():
+        for a in cfg.assignments.values():
             src = examples / "submissions" / a.id
             if not src.is_dir():
                 continue
             dest = out / "submissions" / a.id
             shutil.copytree(src, dest)
-            _stamp(dest, cfg, a.id)
-            run = grade_class(a, dest, cfg, gb, GradeOptions(workers=workers, sandbox=sandbox, regrade=True))
+            run = grade_class(a, dest, cfg, gb, GradeOptions(workers=workers, sandbox=sandbox, regrade=True,
+                                                            times_file=times))
             report.graded[a.id] = run.graded
             best = max(run.results, key=lambda r: r.score)
             say(f"  {a.id}: graded {run.graded} submissions (max {run.max_score:g} points; "
-                f"best {best.student} {best.score:g})")
-        _grade_quizzes(cfg, examples / "quiz_answers", gb, report, say)
+                f"best {best.student} {best.score:g}; isolation {run.isolation or 'none'})")
+        _grade_quizzes(cfg, examples / "quiz_answers", gb, report, say, times)
     _write_outputs(cfg, report, say, with_lab)
     return report
 
 
-def _grade_quizzes(cfg: CourseConfig, answers_root: Path, gb: Gradebook, report: DemoReport, say) -> None:
+def _grade_quizzes(cfg: CourseConfig, answers_root: Path, gb: Gradebook, report: DemoReport, say,
+                   times: Path) -> None:
     if not answers_root.is_dir():
         return
     from .quiz.answers import collect_answers
     from .quiz.grading import grade_class as grade_quiz_class
     from .quiz.loader import find_quiz_file, load_quiz
+    from .quiz.recording import record_quiz_results
+    from .times import SubmissionClock
 
+    clock = SubmissionClock(cfg, gb, source="times_file", times_file=times)
     for folder in sorted(p for p in answers_root.iterdir() if p.is_dir()):
         quiz = load_quiz(find_quiz_file(folder.name, cfg.quizzes_dir), cfg.languages)
-        results = grade_quiz_class(quiz, collect_answers(folder), cfg.secret, cfg.languages[0])
-        for r in results:
-            gb.record(r)
+        answers = collect_answers(folder)
+        results = grade_quiz_class(quiz, answers, cfg.secret, cfg.languages[0])
+        record_quiz_results(answers, results, cfg, gb, clock)
         report.graded[quiz.id] = len(results)
         problems = sum(1 for r in results if r.error)
         say(f"  quiz {quiz.id}: graded {len(results)} answers files" +
@@ -93,7 +108,7 @@ def _write_outputs(cfg: CourseConfig, report: DemoReport, say, with_lab: bool) -
 
     out = report.out
     with Gradebook(report.gradebook) as gb:
-        titles = {a.id: f"{a.id} — {a.title_en}" for a in ASSIGNMENTS.values()}
+        titles = {a.id: f"{a.id} — {a.title_en}" for a in cfg.assignments.values()}
         write_feedback(gb.results(), out / "feedback", titles)
         report.files["feedback"] = out / "feedback"
         for fmt in FORMATS:

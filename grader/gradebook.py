@@ -10,14 +10,15 @@ The schema carries a version; `MIGRATIONS[i]` upgrades version i to i+1.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from .errors import GradebookError
-from .results import CheckResult, SubmissionResult
+from .results import CheckResult, Flag, SubmissionResult
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: results and their checks.
@@ -52,6 +53,28 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (result_id, position)
     );
     CREATE INDEX checks_by_name ON checks(name);
+    """,
+    # 1 -> 2: what an instructor must see beside a score, and trusted submission times.
+    """
+    ALTER TABLE results ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE results ADD COLUMN isolation TEXT NOT NULL DEFAULT '';
+    ALTER TABLE results ADD COLUMN time_source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE results ADD COLUMN due_at TEXT;
+    ALTER TABLE results ADD COLUMN extension TEXT NOT NULL DEFAULT '';
+    ALTER TABLE checks ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE checks ADD COLUMN bug TEXT NOT NULL DEFAULT '';
+    CREATE TABLE first_seen (
+        item TEXT NOT NULL,
+        student TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (item, student, content_hash)
+    );
+    CREATE TABLE observations (
+        item TEXT NOT NULL,
+        observed_at TEXT NOT NULL
+    );
+    CREATE INDEX observations_by_item ON observations(item, observed_at);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -128,21 +151,24 @@ class Gradebook:
                 )
                 cur = self._db.execute(
                     "INSERT INTO results (kind, item, student, raw_score, score, max_score, "
-                    "late_penalty, error, content_hash, checks_version, submitted_at, graded_at, output) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "late_penalty, error, content_hash, checks_version, submitted_at, graded_at, output, "
+                    "flags, isolation, time_source, due_at, extension) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         result.kind, result.item, result.student, result.raw_score, result.score,
                         result.max_score, result.late_penalty, result.error, result.content_hash,
                         result.checks_version, result.submitted_at, graded_at, result.output,
+                        json.dumps([asdict(f) for f in result.flags], ensure_ascii=False), result.isolation,
+                        result.time_source, result.due_at, result.extension,
                     ),
                 )
                 rid = cur.lastrowid
                 self._db.executemany(
                     "INSERT INTO checks (result_id, position, name, score, max_score, status, "
-                    "visibility, message, description) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "visibility, message, description, kind, bug) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (rid, i, c.name, c.score, c.max_score, c.status, c.visibility, c.message,
-                         c.description)
+                         c.description, c.kind, c.bug)
                         for i, c in enumerate(result.checks)
                     ],
                 )
@@ -154,6 +180,35 @@ class Gradebook:
             raise GradebookError(f"cannot write to the gradebook {self.path}: {exc}") from exc
 
     # -- reading ------------------------------------------------------------
+    def first_seen(self, item: str, student: str, content_hash: str, now: datetime | None = None) -> str:
+        """When this gradebook first saw `student`'s `content_hash` for `item` (ISO 8601, UTC).
+
+        The first call records `now` (default: the current time) and commits it at once, so
+        the time survives a run that is killed; later calls return the recorded time.
+        """
+        when = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        try:
+            self._db.execute("INSERT OR IGNORE INTO first_seen (item, student, content_hash, seen_at) "
+                             "VALUES (?,?,?,?)", (item, student, content_hash, when))
+            row = self._db.execute("SELECT seen_at FROM first_seen WHERE item = ? AND student = ? AND "
+                                   "content_hash = ?", (item, student, content_hash)).fetchone()
+        except sqlite3.Error as exc:
+            raise GradebookError(f"cannot write to the gradebook {self.path}: {exc}") from exc
+        return row[0]
+
+    def observe(self, item: str, at: str) -> None:
+        """Record that a run looked at every submission of `item` at `at` (ISO 8601, UTC)."""
+        try:
+            self._db.execute("INSERT INTO observations (item, observed_at) VALUES (?, ?)", (item, at))
+        except sqlite3.Error as exc:
+            raise GradebookError(f"cannot write to the gradebook {self.path}: {exc}") from exc
+
+    def last_observation_before(self, item: str, at: str) -> str | None:
+        """The latest run that looked at `item` strictly before `at`, or None."""
+        row = self._db.execute("SELECT MAX(observed_at) FROM observations WHERE item = ? AND observed_at < ?",
+                               (item, at)).fetchone()
+        return row[0] if row else None
+
     def graded_key(self, item: str, student: str) -> GradedKey | None:
         row = self._db.execute(
             "SELECT content_hash, checks_version FROM results WHERE item = ? AND student = ?",
@@ -190,16 +245,17 @@ class Gradebook:
 
     def _results(self, clause: str, args: tuple) -> Iterator[SubmissionResult]:
         cols = ("id, kind, item, student, max_score, late_penalty, error, content_hash, "
-                "checks_version, submitted_at, graded_at, output")
+                "checks_version, submitted_at, graded_at, output, flags, isolation, time_source, due_at, extension")
         for row in self._db.execute(
             f"SELECT {cols} FROM results {clause} ORDER BY item, student", args
         ).fetchall():
-            rid, kind, item, student, max_score, late, error, chash, cver, sub_at, gr_at, out = row
+            (rid, kind, item, student, max_score, late, error, chash, cver, sub_at, gr_at, out, flags, isolation,
+             time_source, due_at, extension) = row
             checks = [
                 CheckResult(name=n, score=s, max_score=m, status=st, visibility=v, message=msg,
-                            description=d)
-                for n, s, m, st, v, msg, d in self._db.execute(
-                    "SELECT name, score, max_score, status, visibility, message, description "
+                            description=d, kind=k, bug=b)
+                for n, s, m, st, v, msg, d, k, b in self._db.execute(
+                    "SELECT name, score, max_score, status, visibility, message, description, kind, bug "
                     "FROM checks WHERE result_id = ? ORDER BY position",
                     (rid,),
                 )
@@ -207,7 +263,8 @@ class Gradebook:
             yield SubmissionResult(
                 student=student, item=item, kind=kind, checks=checks, max_score=max_score,
                 error=error, content_hash=chash, checks_version=cver, submitted_at=sub_at,
-                late_penalty=late, graded_at=gr_at, output=out,
+                late_penalty=late, graded_at=gr_at, output=out, flags=_flags(flags), isolation=isolation,
+                time_source=time_source, due_at=due_at, extension=extension,
             )
 
     # -- lifecycle ----------------------------------------------------------
@@ -219,3 +276,10 @@ class Gradebook:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _flags(text: str) -> list[Flag]:
+    try:
+        return [Flag(**f) for f in json.loads(text or "[]")]
+    except (ValueError, TypeError):
+        return [Flag("refused", "gradebook", "the stored flags could not be read")]

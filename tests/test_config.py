@@ -96,7 +96,10 @@ def test_the_repository_course_config_loads():
     cfg = load_config(REPO / "course" / "course.yaml")
     assert cfg.root == REPO
     assert cfg.late_policy.kind in ("none", "zero", "per_hour", "per_day")
-    assert "a1_rnn" in cfg.due and cfg.due["a1_rnn"].tzinfo is not None
+    assert cfg.due_date("a1_rnn") is not None and cfg.due_date("a1_rnn").tzinfo is not None
+    assert list(cfg.assignments) == ["a1_rnn", "a2_gated", "a3_attention", "a4_seq2seq", "a5_transformer"]
+    assert cfg.assignment("a3_attention").reference == REPO / "solutions" / "attention.py"
+    assert cfg.submission_time == "first_seen"  # never a time the student can set, by default
 
 
 def test_settings_are_read_with_paths_relative_to_the_file(tmp_path):
@@ -116,7 +119,7 @@ submission_time: nbgrader
     assert cfg.due["a1_rnn"] == datetime(2030, 1, 2, 2, 4, 5, tzinfo=timezone.utc)
     assert cfg.due["a2_gated"] == datetime(2030, 1, 2, 12, 0, tzinfo=timezone.utc)  # naive means UTC
     assert cfg.late_policy == LatePolicy("per_hour", 0.02, 0.3, 5)
-    assert cfg.submission_time == "nbgrader" and cfg.source == p.resolve()
+    assert cfg.submission_time == "nbgrader_timestamp" and cfg.source == p.resolve()  # the old name still reads
 
 
 def test_empty_config_gives_the_defaults(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..catalog import Assignment
 from ..config import CourseConfig
+from .collection import collect_checks
 from .markers import check_info
 
 
@@ -18,16 +19,17 @@ class CheckEntry:
     description: str
     file: Path
     timeout: float
+    kind: str = ""
+    promises: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
 
 
 def list_checks(a: Assignment, cfg: CourseConfig, hidden: bool = True) -> list[CheckEntry]:
     """Every check of `a` (public first, then hidden when `hidden`), in the order they run."""
-    from ..engine.session import collect_checks
-
-    plugin = collect_checks(a, cfg, hidden)
+    plugin = collect_checks(a, cfg.root, hidden)
     out = []
     for item in plugin.items:
         info = check_info(item)
-        out.append(CheckEntry(plugin.check_name(item), info.points, plugin.visibility(item), info.description,
-                              Path(str(item.path)), info.timeout))
+        out.append(CheckEntry(plugin.check_name(item), plugin.points_of(item), plugin.visibility(item), info.description,
+                              Path(str(item.path)), info.timeout, info.kind, info.promises, info.targets))
     return out

@@ -9,7 +9,6 @@ has run, `on_result` receives its `SubmissionResult`.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,32 +17,15 @@ from typing import Callable, Iterable
 
 import pytest
 
-from ..results import CheckResult, SubmissionResult
-from ..sandbox.client import (CallTimeout, ChildDied, ProtocolViolation, Sandbox, SubmissionFault,
-                              SubmissionRaised)
-from .compare import CheckFailed
+from ..jobs import Job
+from ..results import CheckResult, Flag, SubmissionResult
+from ..sandbox.client import Sandbox
+from .classify import Outcome, classify, import_message
 from .draw import Draw, check_draw, once_for
 from .markers import check_info
-from .submission import ImportFailed, Submission
+from .submission import Submission
 
-
-@dataclass
-class Job:
-    """One submission to grade."""
-
-    student: str
-    module: str  # the module name the contract fixes, e.g. "attention"
-    source: str | None  # the module's code; None when it could not be read
-    filename: str = ""  # where it came from, for messages
-    error: str = ""  # why it could not be read, when source is None
-    content_hash: str = ""
-    submitted_at: str | None = None
-
-
-@dataclass
-class _Outcome:
-    status: str = "passed"
-    message: str = ""
+__all__ = ["GradingPlugin", "Job"]
 
 
 @dataclass
@@ -60,10 +42,12 @@ class GradingPlugin:
     checks_version: str = ""
     budget_s: float = 180.0  # wall-clock seconds for all checks of one submission
     timeout_cap: float | None = None  # caps every check's per-call timeout (tests use a small one)
+    points: float | None = None  # the assignment's total (course.yaml); each check's points are scaled to it
     items: list = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict)
     _current: Submission | None = None
+    _cache_scale: dict = field(default_factory=dict)
     _outcomes: dict = field(default_factory=dict)
 
     # -- collection --------------------------------------------------------
@@ -91,8 +75,18 @@ class GradingPlugin:
         path = Path(str(item.path)).resolve()
         return "hidden" if any(root in path.parents for root in self.hidden_roots) else "public"
 
+    def _scale(self) -> float:
+        if "scale" not in self._cache_scale:
+            raw = sum(check_info(i).points for i in self.items)
+            self._cache_scale["scale"] = self.points / raw if self.points and raw else 1.0
+        return self._cache_scale["scale"]
+
+    def points_of(self, item) -> float:
+        """The check's points, scaled to the assignment's total when course.yaml gives one."""
+        return round(check_info(item).points * self._scale(), 6)
+
     def max_score(self) -> float:
-        return sum(check_info(i).points for i in self.items)
+        return round(sum(self.points_of(i) for i in self.items), 6)
 
     # -- running -----------------------------------------------------------
     def pytest_runtestloop(self, session) -> bool:
@@ -105,12 +99,15 @@ class GradingPlugin:
     def grade(self, job: Job) -> SubmissionResult:
         result = SubmissionResult(student=job.student, item=self.item_name, kind="assignment",
                                   max_score=self.max_score(), content_hash=job.content_hash,
-                                  checks_version=self.checks_version, submitted_at=job.submitted_at)
+                                  checks_version=self.checks_version, submitted_at=job.submitted_at,
+                                  time_source=job.time_source, flags=list(job.flags),
+                                  isolation=getattr(self.sandbox, "policy", ""))
         if job.source is None:
             result.error = job.error or f"no {job.module}.py in the submission"
             result.checks = [self._result(item, "error", result.error) for item in self.items]
             return result
         sub = Submission(self.sandbox, job.source, job.module, job.filename or f"{job.module}.py")
+        counted: list[int] = []  # positions of the checks whose verdict rests on counts the child reported
         self._current = sub
         self._outcomes = {}
         start = time.monotonic()
@@ -126,24 +123,31 @@ class GradingPlugin:
                 if self.timeout_cap is not None:
                     timeout = min(timeout, self.timeout_cap)
                 sub.timeout = max(0.5, min(timeout, left))
+                sub.counted = False
                 nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-                out = self._outcomes.get(item.nodeid, _Outcome("error", "the check did not run"))
+                out = self._outcomes.get(item.nodeid, Outcome("error", "the check did not run"))
                 result.checks.append(self._result(item, out.status, out.message))
+                if sub.counted:
+                    counted.append(len(result.checks) - 1)
+                if out.flag:
+                    result.flags.append(Flag(out.flag, self.check_name(item), out.message[:500]))
         finally:
             if self.items:  # checks skipped for the budget leave fixtures set up: tear all down
                 self.items[0].session._setupstate.teardown_exact(None)
             sub.close()
             self._current = None
+        _void_after_tampering(result, counted)
         if sub._import_error is not None:
-            result.error = self._import_message(sub._import_error, job.module)
+            result.error = import_message(sub._import_error, job.module)
         result.output = sub.output[-4000:]
         return result
 
     def _result(self, item, status: str, message: str) -> CheckResult:
         info = check_info(item)
-        return CheckResult(name=self.check_name(item), score=info.points if status == "passed" else 0.0,
-                           max_score=info.points, status=status, visibility=self.visibility(item),
+        points = self.points_of(item)
+        return CheckResult(name=self.check_name(item), score=points if status == "passed" else 0.0,
+                           max_score=points, status=status, visibility=self.visibility(item),
                            message=message, description=info.description, kind=info.kind)
 
     # -- outcomes ----------------------------------------------------------
@@ -155,35 +159,14 @@ class GradingPlugin:
         prev = self._outcomes.get(item.nodeid)
         if call.excinfo is None:
             if prev is None:
-                self._outcomes[item.nodeid] = _Outcome()
+                self._outcomes[item.nodeid] = Outcome()
             return
         if prev is not None and prev.status != "passed":
             return  # keep the first failure (setup before call before teardown)
         self._outcomes[item.nodeid] = self._classify(call.excinfo, item)
 
-    def _classify(self, excinfo, item) -> _Outcome:
-        exc = excinfo.value
-        module = self._current.module if self._current else "your module"
-        if isinstance(exc, ImportFailed):
-            return _Outcome("error", self._import_message(exc, module))
-        if isinstance(exc, CallTimeout):
-            return _Outcome("timeout", f"your code {exc} (an infinite loop, or far too slow)")
-        if isinstance(exc, SubmissionRaised):
-            return _Outcome("error", f"your code raised {exc}")
-        if isinstance(exc, (ChildDied, ProtocolViolation, SubmissionFault)):
-            return _Outcome("error", str(exc))
-        if isinstance(exc, (CheckFailed, AssertionError)):
-            text = str(exc).strip() or "the check's assertion failed"
-            return _Outcome("failed", text.split("\nassert ")[0])
-        if isinstance(exc, pytest.skip.Exception):
-            return _Outcome("error", "the check was skipped")
-        return _Outcome("error", f"the check could not evaluate your output ({type(exc).__name__}: "
-                                 f"{str(exc)[:300]})")
-
-    @staticmethod
-    def _import_message(exc: SubmissionRaised, module: str) -> str:
-        where = f" at {exc.where}" if exc.where else ""
-        return f"{module}.py could not be imported: {exc.type_name}{where}: {exc.message}"
+    def _classify(self, excinfo, item) -> Outcome:
+        return classify(excinfo.value, self._current.module if self._current else "your module")
 
     # -- fixtures ----------------------------------------------------------
     @pytest.fixture
@@ -208,15 +191,14 @@ class GradingPlugin:
         return once_for(self._cache, self.seed, request.node.nodeid)
 
 
-def checks_version(paths: Iterable[Path]) -> str:
-    """A hash of the files that decide grades (checks, references, data)."""
-    h = hashlib.sha256()
-    for p in sorted(Path(x) for x in paths):
-        if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
-        else:
-            files = [p]
-        for f in files:
-            h.update(str(f.name).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+def _void_after_tampering(result: SubmissionResult, counted: list[int]) -> None:
+    """Once tampering is detected, no verdict that rests on what the child reported about itself stands."""
+    tampered = [f.where for f in result.flags if f.kind == "tampering"]
+    if not tampered:
+        return
+    for i in counted:
+        c = result.checks[i]
+        if c.status == "passed":
+            c.score, c.status = 0.0, "error"
+            c.message = (f"voided: seqgrade detected tampering in {', '.join(tampered[:3])}, so the operation "
+                         "counts your process reported cannot be trusted for this check either")

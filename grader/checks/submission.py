@@ -14,10 +14,7 @@ import torch
 
 from ..sandbox.client import CallResult, Sandbox, SubmissionProcess, SubmissionRaised
 from ..sandbox.wire import GradInput, Ref
-
-
-class ImportFailed(SubmissionRaised):
-    """The submission could not be imported (syntax error, exception at import)."""
+from .classify import ImportFailed
 
 
 class Submission:
@@ -32,6 +29,7 @@ class Submission:
         self._import_error: SubmissionRaised | None = None
         self.timeout = 20.0
         self.output = ""
+        self.counted = False  # the current check made a counted call (reset by the grading plugin)
 
     # -- child lifecycle ---------------------------------------------------
     def _process(self) -> SubmissionProcess:
@@ -70,6 +68,8 @@ class Submission:
 
     def call(self, target: Ref | str, *args, **kwargs) -> CallResult:
         kwargs.setdefault("timeout", self.timeout)
+        if kwargs.get("count_ops"):
+            self.counted = True  # this check's verdict rests on what the child reported about itself
         return self._process().call(target, *args, **kwargs)
 
     def build(self, name: str, state: dict[str, torch.Tensor], *args, dtype: torch.dtype | None = None,

@@ -15,9 +15,10 @@ from .common import course_option, fmt_points, open_course, table
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
               help="Run your code in bubblewrap when available (auto), always (bwrap) or never (none).")
+@click.option("--seed", type=int, help="Draw the checks' sizes from this seed (to compare runs).")
 @click.option("--verbose", "-v", is_flag=True, help="Also show what your code printed.")
 @course_option
-def check(assignment, path, sandbox, verbose, course_path):
+def check(assignment, path, sandbox, seed, verbose, course_path):
     """Run the public checks of ASSIGNMENT on your file (default: its starter file).
 
     Prints one row per check with what to fix, and exits with 0 only when every
@@ -29,47 +30,38 @@ def check(assignment, path, sandbox, verbose, course_path):
     """
     import warnings
 
-    from ..catalog import get_assignment
+    from .. import escape
+    from ..engine.core import grade_jobs
+    from ..engine.settings import GradeSettings
     from ..errors import UsageError
-    from ..sandbox import launcher
+    from ..jobs import Job
+    from ..submissions import read_student_file
 
-    a = get_assignment(assignment)
     cfg = open_course(course_path)
-    path = path or a.starter_dir(cfg) / a.filename
-    if path.is_dir():
-        if (path / a.filename).is_file():
+    a = cfg.assignment(assignment)
+    path = path or a.starter_dir / a.filename
+    if path.is_dir() and not path.is_symlink():
+        if (path / a.filename).exists() or (path / a.filename).is_symlink():
             path = path / a.filename
         else:
-            raise UsageError(f"{path} is a folder without {a.filename}: give the path of your {a.filename}")
-    if not path.is_file():
-        raise UsageError(f"{path} does not exist: give the path of your {a.filename}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    if path.suffix == ".ipynb":
-        from ..engine.submissions import notebook_to_module
+            raise UsageError(f"{escape.name(path)} is a folder without {a.filename}: give the path of your "
+                             f"{a.filename}")
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"{escape.name(path)} does not exist: give the path of your {a.filename}")
+    read = read_student_file(path)
+    if read.source is None:
+        raise UsageError(read.error)
+    if seed is None:
+        from ..checks.draw import derive_seed
 
-        try:
-            text = notebook_to_module(text, str(path))
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        seed = derive_seed("seqgrade check", a.id, path.name)  # the same draw each time for this file
     results = []
+    settings = GradeSettings(assignment=a.id, seed=seed, course=str(cfg.source) if cfg.source else None,
+                             sandbox=sandbox, hidden=False, untrusted=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        policy = launcher.resolve_policy(sandbox)
-        launched = launcher.launch(policy)  # the sandbox imports torch while this process does too
-        from ..checks.plugin import Job
-        from ..engine.session import run_session
-        from ..sandbox.client import Sandbox
-
-        sb = Sandbox(policy)
-        sb.adopt(launched)
-        try:
-            run_session(a, [Job("you", a.module, text, filename=str(path))], results.append, cfg=cfg,
-                        hidden=False, sandbox=sb)
-        finally:
-            sb.close()
+        grade_jobs(settings, [Job("you", a.module, read.source, filename=escape.name(path),
+                                  content_hash=read.content_hash)], results.append, inline=True)
     for w in caught:
         click.secho(f"warning: {w.message}", fg="yellow", err=True)
     r = results[0]
@@ -77,11 +69,14 @@ def check(assignment, path, sandbox, verbose, course_path):
     for c in r.checks:
         mark = click.style("PASS", fg="green") if c.passed else click.style(c.status.upper(), fg="red")
         rows.append([c.name, mark, f"{fmt_points(c.score)}/{fmt_points(c.max_score)}",
-                     c.message if not c.passed else c.description])
+                     escape.terminal(c.message) if not c.passed else c.description])
     click.echo(table(rows, ["check", "result", "points", "what to fix"]))
     if verbose and r.output:
-        click.echo("\nYour code printed:\n" + r.output)
+        click.echo("\nYour code printed:\n" + escape.terminal(r.output))
+    for f in r.flags:
+        click.secho(f"note: {f.kind} ({escape.one_line(f.where, 80)}): {escape.terminal(f.detail)}", fg="yellow")
     n_pass = sum(c.passed for c in r.checks)
     click.echo(f"\n{n_pass}/{len(r.checks)} public checks pass ({fmt_points(r.raw_score)}/"
-               f"{fmt_points(r.max_score)} points).")
+               f"{fmt_points(r.max_score)} points). Seed {seed} (--seed to draw others); "
+               f"isolation: {r.isolation or 'none'}.")
     sys.exit(0 if n_pass == len(r.checks) and r.checks else 1)

@@ -13,7 +13,7 @@ from .common import course_option, open_course, table
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
               show_default=True, help="Where everything is written (replaced if it exists).")
 @click.option("--jobs", "-j", "workers", type=click.IntRange(min=0), default=0, help="Grading workers (0: one per core).")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
+@click.option("--sandbox", type=click.Choice(["bwrap", "none", "auto"]), default="bwrap", show_default=True,
               help="Isolation for student code.")
 @click.option("--no-lab", is_flag=True, help="Skip the lab plot.")
 @course_option

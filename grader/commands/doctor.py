@@ -89,7 +89,7 @@ def _bubblewrap(policy: str) -> Finding:
     if not path:
         return Finding("bubblewrap", bad, "missing",
                        "bwrap is not installed: `sudo apt-get install bubblewrap` (or `make system-deps`); "
-                       "without it submissions run without filesystem and network isolation")
+                       "without it grading refuses to run student code unless --sandbox none is asked for")
     if not _bwrap_works():
         return Finding("bubblewrap", bad, "broken",
                        f"{path} cannot create namespaces here (unprivileged user namespaces disabled, or a "
@@ -117,14 +117,15 @@ def _sandbox(policy: str) -> Finding:
     if value != 5:
         return Finding("sandbox", "fail", "wrong", f"add(2, 3) in the sandbox returned {value!r}, not 5")
     status = "ok" if box.policy == "bwrap" else "warn"
-    detail = "" if status == "ok" else "ran without isolation (--sandbox none, or bubblewrap unavailable)"
-    return Finding("sandbox", status, f"{box.policy}, {took:.1f} s", detail)
+    detail = ("student code is isolated by bubblewrap (its own uid per submission, no network, read-only "
+              "system, a size-limited tmpfs)" if status == "ok" else
+              "student code would run WITHOUT isolation: only because --sandbox none was asked for")
+    return Finding("sandbox", status, f"isolation: {box.policy}, {took:.1f} s", detail)
 
 
 def _course(course: str | None) -> list[Finding]:
-    from ..catalog import ASSIGNMENTS
+    from ..checks.collection import version_of_checks
     from ..config import load_config
-    from ..engine.session import version_of_checks
 
     try:
         cfg = load_config(course)
@@ -136,14 +137,14 @@ def _course(course: str | None) -> list[Finding]:
                         f"{cfg.solutions_dir} does not exist: every grading machine needs the course folder "
                         f"(solutions/ and assignments/) at the same path ({where})")]
     out = [Finding("course", "ok", str(cfg.root), where)]
-    for a in ASSIGNMENTS.values():
+    for a in cfg.assignments.values():
         name = f"checks {a.id}"
-        if not a.reference(cfg).is_file():
-            out.append(Finding(name, "warn", "no reference", f"{a.reference(cfg)} is missing: {a.id} cannot "
+        if not a.reference.is_file():
+            out.append(Finding(name, "warn", "no reference", f"{a.reference} is missing: {a.id} cannot "
                                                                 "be graded with its hidden checks"))
             continue
         try:
-            out.append(Finding(name, "ok", version_of_checks(a, cfg, hidden=True)))
+            out.append(Finding(name, "ok", version_of_checks(a, hidden=True)))
         except SeqgradeError as exc:
             out.append(Finding(name, "warn", "incomplete", f"{a.id} cannot be graded: {exc}"))
     return out

@@ -26,13 +26,12 @@ def feedback(out, items, students, course_path, gradebook_path):
     Example:
       seqgrade feedback --out feedback/ --item a3_attention
     """
-    from ..catalog import ASSIGNMENTS
     from ..reporting.feedback import write_feedback
 
     cfg = open_course(course_path)
     with open_gradebook(cfg, gradebook_path) as gb:
         results = [r for r in gb.results() if (not items or r.item in items)
                    and (not students or r.student in students)]
-    titles = {a.id: f"{a.id} — {a.title_en}" for a in ASSIGNMENTS.values()}
+    titles = {a.id: f"{a.id} — {a.title_en}" for a in cfg.assignments.values()}
     written = write_feedback(results, out, titles)
     click.echo(f"{len(written)} files for {len(results)} results under {out}/")

@@ -19,13 +19,17 @@ from .common import course_option, fmt_points, gradebook_option, open_course, op
               help="Grading workers; 0 means one per core.")
 @click.option("--regrade", is_flag=True, help="Grade again even what is unchanged since it was graded.")
 @click.option("--seed", type=int, help="Draw the checks' random sizes from this seed (to reproduce a run).")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
-              help="Isolation for student code: bwrap (bubblewrap), none, or auto (bwrap when it works).")
+@click.option("--sandbox", type=click.Choice(["bwrap", "none", "auto"]), default="bwrap", show_default=True,
+              help="Isolation for student code: bwrap (bubblewrap; fails when it cannot run), or none (no "
+                   "isolation: only for code you trust). auto is bwrap.")
+@click.option("--times", "times_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Submission times exported from your platform (CSV student,item,submitted_at): the late "
+                   "policy uses them instead of course.yaml's submission_time.")
 @click.option("--scheduler", help="Grade on this Dask cluster (tcp://host:8786) instead of locally.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table; errors only.")
 @course_option
 @gradebook_option
-def grade(assignment, submissions_dir, json_path, workers, regrade, seed, sandbox, scheduler, quiet,
+def grade(assignment, submissions_dir, json_path, workers, regrade, seed, sandbox, times_file, scheduler, quiet,
           course_path, gradebook_path):
     """Grade every submission of ASSIGNMENT in SUBMISSIONS_DIR (one folder per student).
 
@@ -38,13 +42,15 @@ def grade(assignment, submissions_dir, json_path, workers, regrade, seed, sandbo
     Example:
       seqgrade grade a3_attention submissions/ --json results.json
     """
-    from ..catalog import get_assignment
+    import warnings
+
+    from .. import escape
     from ..engine.grading import GradeOptions, grade_class
 
-    a = get_assignment(assignment)
     cfg = open_course(course_path)
+    a = cfg.assignment(assignment)
     options = GradeOptions(workers=workers, regrade=regrade, seed=seed, sandbox=sandbox,
-                           scheduler=scheduler or cfg.scheduler)
+                           scheduler=scheduler or cfg.scheduler, times_file=times_file)
     state = {"bar": None, "failed": 0, "errors": 0}
 
     def on_start(n_todo: int, n_skipped: int) -> None:
@@ -65,12 +71,15 @@ def grade(assignment, submissions_dir, json_path, workers, regrade, seed, sandbo
         if state["bar"] is not None:
             state["bar"].update(1, r.student)
 
-    with open_gradebook(cfg, gradebook_path) as gb:
+    with open_gradebook(cfg, gradebook_path) as gb, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             run = grade_class(a, submissions_dir, cfg, gb, options, on_start, on_result)
         finally:
             if state["bar"] is not None:
                 state["bar"].__exit__(None, None, None)
+            for w in caught:
+                click.secho(f"warning: {w.message}", fg="yellow", err=True)
     if json_path:
         try:
             json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,10 +96,21 @@ def grade(assignment, submissions_dir, json_path, workers, regrade, seed, sandbo
             failed = [c.name for c in r.checks if c.status != "passed"]
             note = r.error or (", ".join(failed[:3]) + (" ..." if len(failed) > 3 else ""))
             late = f"-{r.late_penalty:.0%}" if r.late_penalty else ""
-            rows.append([r.student, f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", late, note[:70]])
-        click.echo(table(rows, ["student", "score", "late", "failed checks / error"]))
+            flags = ", ".join(sorted({f.kind for f in r.flags}))
+            rows.append([escape.one_line(r.student, 40), f"{fmt_points(r.score)}/{fmt_points(r.max_score)}", late,
+                         flags.upper(), escape.one_line(note, 70)])
+        click.echo(table(rows, ["student", "score", "late", "flags", "failed checks / error"]))
+        flagged = [r for r in run.results if r.flags]
+        for r in flagged:
+            for f in r.flags:
+                click.secho(f"  {f.kind}: {escape.one_line(r.student, 40)}: {escape.one_line(f.detail, 160)}",
+                            fg="red" if f.kind == "tampering" else "yellow")
+        isolation = run.isolation or "(no code ran)"
         click.echo(f"\n{run.graded} graded, {run.skipped} unchanged; {state['failed']} lost points, "
-                   f"{state['errors']} had errors or timeouts. Seed {run.seed}.")
+                   f"{state['errors']} had errors or timeouts; {len(flagged)} flagged. Seed {run.seed}. "
+                   f"Isolation: {isolation}.")
+        if run.isolation == "none":
+            click.secho("warning: student code ran WITHOUT isolation (--sandbox none)", fg="red", err=True)
         if json_path:
             click.echo(f"JSON written to {json_path}")
 

@@ -17,11 +17,10 @@ def list_command(checks, course_path):
     Example:
       seqgrade list
     """
-    from ..catalog import ASSIGNMENTS
     from ..checks.inventory import list_checks
 
     cfg = open_course(course_path)
-    for a in ASSIGNMENTS.values():
+    for a in cfg.assignments.values():
         found = list_checks(a, cfg) if checks else []
         total = sum(c.points for c in found)
         click.secho(f"{a.id}  ({a.filename})  {a.title_en} / {a.title_zh}", bold=True)

@@ -31,27 +31,22 @@ imports torch or the checks; only its grading processes do.
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import ConfigError, SeqgradeError, UsageError
-from ..results import CheckResult, SubmissionResult
+from ..jobs import Job, error_result
+from ..results import SubmissionResult
+from .settings import GradeSettings
+from .workerproc import GraderDied, GraderProcess
 
 if TYPE_CHECKING:
-    from ..checks.plugin import Job
+    from distributed import Client
 
 RETRIES = 2  # extra tries for a task whose grading process died (on any worker)
-START_S = 600.0  # a grading process that is not ready this long after starting is given up
-GUARD_S = 900.0  # a grading process silent this long on one submission is killed (as in pool.py)
 CONNECT_S = 30.0  # waiting for the scheduler to answer
 WORKERS_S = 120.0  # waiting for the cluster's first worker
 PLUGIN_NAME = "seqgrade-graders"
@@ -62,110 +57,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     WorkerPlugin = object
 
 
-class GraderDied(RuntimeError):
-    """The grading process on a Dask worker ended in the middle of a submission (Dask retries it)."""
-
-
 # --------------------------------------------------------------------------- worker side
-
-
-@dataclass
-class _Grader:
-    """One ``python -m grader.engine.worker`` process, started for one settings dict."""
-
-    key: str
-    proc: subprocess.Popen
-    log: object  # a temporary file collecting the process's stderr
-    buf: bytes = b""
-    graded: int = 0
-
-    @classmethod
-    def start(cls, key: str, settings: dict) -> "_Grader":
-        log = tempfile.TemporaryFile()
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen([sys.executable, "-m", "grader.engine.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=log, env=env)
-        g = cls(key, proc, log)
-        g._send(settings)
-        msg = g._read(START_S, "starting")
-        if not msg.get("ready"):
-            g.close()
-            raise GraderDied(f"the grading process answered {str(msg)[:200]} instead of being ready")
-        return g
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def _send(self, msg: dict) -> None:
-        try:
-            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # its death is noticed when reading
-
-    def _stderr_tail(self) -> str:
-        try:
-            self.log.seek(0)
-            return self.log.read().decode("utf-8", "replace")[-1500:]
-        except (OSError, ValueError):
-            return ""
-
-    def _read(self, limit_s: float, doing: str) -> dict:
-        """The next message; raises when the process dies, sends a fatal error or stays silent."""
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + limit_s
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self.buf:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.close()
-                    raise TimeoutError(f"the grading process was silent for {limit_s:.0f} s while {doing}")
-                if not sel.select(timeout=min(left, 5.0)):
-                    continue
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    code = self.proc.wait()
-                    tail = self._stderr_tail().strip()
-                    self.close()
-                    raise GraderDied(f"the grading process on this Dask worker died (exit code {code}) while "
-                                     f"{doing}" + (f"; its last words:\n{tail}" if tail else ""))
-                self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        msg = json.loads(line)
-        if "fatal" in msg:  # it cannot grade at all here: a setup problem, not the submission's
-            self.close()
-            err = SeqgradeError(msg["fatal"])
-            err.exit_code = int(msg.get("exit_code", 1))
-            raise err
-        return msg
-
-    def grade(self, job: dict) -> dict:
-        self._send({"job": job})
-        msg = self._read(GUARD_S, f"grading {job.get('student')}")
-        if "result" not in msg:
-            self.close()
-            raise GraderDied(f"the grading process answered {str(msg)[:200]} instead of a result")
-        self.graded += 1
-        return msg["result"]
-
-    def close(self, wait_s: float = 5.0) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # end of jobs: it closes its sandbox and exits
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=wait_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.log):
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
 
 
 class GraderPool(WorkerPlugin):
@@ -178,43 +70,44 @@ class GraderPool(WorkerPlugin):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._idle: list[_Grader] = []
-        self._all: list[_Grader] = []
+        self._idle: list[tuple[str, GraderProcess]] = []
+        self._all: list[GraderProcess] = []
 
-    def acquire(self, settings: dict, checks_version: str = "") -> _Grader:
+    def acquire(self, settings: GradeSettings, checks_version: str = "") -> tuple[str, GraderProcess]:
         """An idle grading process for these settings and checks, or a new one."""
-        key = json.dumps([settings, checks_version], sort_keys=True)
-        stale = []
-        grader = None
+        key = settings.key() + checks_version
+        stale, grader = [], None
         with self._lock:
-            for g in list(self._idle):
-                if g.key != key or not g.alive:
-                    self._idle.remove(g)
+            for k, g in list(self._idle):
+                if k != key or not g.alive:
+                    self._idle.remove((k, g))
                     stale.append(g)
                 elif grader is None:
-                    self._idle.remove(g)
+                    self._idle.remove((k, g))
                     grader = g
         for g in stale:  # idle, from an earlier run: let them finish exiting in the background
             threading.Thread(target=g.close, daemon=True).start()
         if grader is None:
-            grader = _Grader.start(key, settings)
+            grader = GraderProcess(settings)
+            try:
+                grader.wait_ready()
+            except BaseException:
+                grader.kill()
+                raise
             with self._lock:
                 self._all = [g for g in self._all if g.alive] + [grader]
-        return grader
+        return key, grader
 
-    def release(self, grader: _Grader) -> None:
+    def release(self, key: str, grader: GraderProcess) -> None:
         if grader.alive:
             with self._lock:
-                self._idle.append(grader)
+                self._idle.append((key, grader))
 
     def teardown(self, worker) -> None:
         with self._lock:
             everyone, self._idle, self._all = self._all, [], []
         for g in everyone:  # end of jobs for all at once; then 5 s in all to exit before being killed
-            try:
-                g.proc.stdin.close()
-            except OSError:
-                pass
+            g.stop()
         deadline = time.monotonic() + 5.0
         for g in everyone:
             g.close(wait_s=max(0.0, deadline - time.monotonic()))
@@ -230,12 +123,6 @@ def _pool() -> GraderPool:
     return pool
 
 
-def _error_result(job: dict, item: str, reason: str) -> dict:
-    return SubmissionResult(student=job["student"], item=item, content_hash=job.get("content_hash", ""),
-                            submitted_at=job.get("submitted_at"), error=reason,
-                            checks=[CheckResult("grading", 0.0, 0.0, "error", "public", reason)]).to_dict()
-
-
 def grade_one(settings: dict, job: dict, checks_version: str = "") -> dict:
     """The Dask task: grade one submission (a `Job` as a dict) and return its result as a dict.
 
@@ -247,23 +134,27 @@ def grade_one(settings: dict, job: dict, checks_version: str = "") -> dict:
     from distributed import get_worker
 
     here = get_worker().address
+    gs = GradeSettings.from_json(settings)
     pool = _pool()
     try:
-        grader = pool.acquire(settings, checks_version)
+        key, grader = pool.acquire(gs, checks_version)
     except (GraderDied, TimeoutError, SeqgradeError) as exc:  # this worker's set-up, not the submission
         err = SeqgradeError(f"the grading process cannot start on the Dask worker {here}: {exc}")
         err.exit_code = getattr(exc, "exit_code", 1)
         raise err from None
+    the_job = Job.from_dict(job)
     try:
-        result = grader.grade(job)
+        result = grader.grade(the_job)
     except TimeoutError as exc:  # a rerun would hang the same way: record it, do not retry
-        result = _error_result(job, settings["assignment"], f"{exc}; stopped")
+        result = error_result(the_job, gs.assignment, f"{exc}; stopped", retry=True).to_dict()
+    except GraderDied as exc:
+        raise GraderDied(f"on the Dask worker {here}: {exc}") from None
     except SeqgradeError as exc:
         err = SeqgradeError(f"the grading process on the Dask worker {here} failed: {exc}")
         err.exit_code = exc.exit_code
         raise err from None
     finally:
-        pool.release(grader)
+        pool.release(key, grader)
     result["worker"] = here  # not a SubmissionResult field: from_dict drops it
     return result
 
@@ -295,13 +186,11 @@ def _connect(address: str):
                          f"running there? (see docs/dask.md)") from exc
 
 
-def _expected_version(settings: dict, item: str) -> str:
-    from ..catalog import get_assignment
+def _expected_version(settings: GradeSettings) -> str:
+    from ..checks.collection import version_of_checks
     from ..config import load_config
-    from .session import version_of_checks
 
-    return version_of_checks(get_assignment(item), load_config(settings.get("course")),
-                             settings.get("hidden", True))
+    return version_of_checks(load_config(settings.course).assignment(settings.assignment), settings.hidden)
 
 
 def _failure_reason(exc: BaseException, retries: int) -> str:
@@ -316,7 +205,7 @@ def _failure_reason(exc: BaseException, retries: int) -> str:
     return f"grading failed on the cluster ({type(exc).__name__}: {str(exc)[:500]})"
 
 
-def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
+def grade_on_cluster(address, settings: GradeSettings, jobs: list[Job], item: str,
                      record: Callable[[SubmissionResult], None], *, retries: int = RETRIES) -> ClusterRun:
     """Grade `jobs` on a Dask cluster; `record` gets each result as it arrives.
 
@@ -324,11 +213,9 @@ def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
     `Client` accepts, with TLS from Dask's config), or a connected
     `distributed.Client` (e.g. dask-gateway's ``cluster.get_client()``),
     which is used and left open. `settings` is what a local grading worker
-    gets (course, assignment, seed, sandbox, hidden, limits).
+    gets.
     """
-    from .pool import crash_result
-
-    expected = _expected_version(settings, item)
+    expected = _expected_version(settings)
     own = isinstance(address, str)
     client = _connect(address) if own else address
     address = address if own else str(getattr(client.scheduler, "address", "the cluster"))
@@ -345,7 +232,8 @@ def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
         futures = {}
         for job in jobs:
             key = f"seqgrade-{item}-{job.student}-{token}"
-            futures[client.submit(grade_one, settings, asdict(job), expected, key=key, retries=retries)] = job
+            futures[client.submit(grade_one, settings.to_json(), job.to_dict(), expected, key=key,
+                                  retries=retries)] = job
         run.submitted = len(futures)
         pending = as_completed(list(futures), loop=client.loop)
         try:
@@ -360,7 +248,7 @@ def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
                         raise ConfigError(
                             f"the Dask worker {worker} graded {job.student} with other checks (version {got}) "
                             f"than this machine's (version {expected}): its course folder "
-                            f"({settings.get('course')}) is not the same as this one, or the checks changed "
+                            f"({settings.course}) is not the same as this one, or the checks changed "
                             f"during the run. Give every worker the same solutions/ and assignments/ at the "
                             f"same path (check with `seqgrade doctor --scheduler {address}`), then run this "
                             f"again: what was graded so far is kept.")
@@ -376,7 +264,7 @@ def grade_on_cluster(address, settings: dict, jobs: list["Job"], item: str,
                         raise err from exc
                     reason = _failure_reason(exc, retries)
                     run.errors[job.student] = reason
-                    record(crash_result(job, item, reason))
+                    record(error_result(job, item, reason, retry=True))
                 else:  # cancelled: the scheduler went away or dropped the task
                     raise SeqgradeError(
                         f"the Dask scheduler at {address} dropped the task for {job.student} ({fut.status}); "

@@ -1,4 +1,4 @@
-"""Grade a class: discover submissions, skip what is already graded, grade the rest in parallel.
+"""Grade a class: discover submissions, stamp their times, skip what is already graded, grade the rest.
 
 Every result is committed to the gradebook the moment it arrives, so an
 interrupted run loses nothing and the next run continues where it stopped: a
@@ -8,22 +8,23 @@ with `regrade=True`.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 from ..catalog import Assignment
-from ..checks.plugin import Job
+from ..checks.collection import version_of_checks
 from ..config import CourseConfig
 from ..gradebook import Gradebook
-from ..results import CheckResult, SubmissionResult
-from ..sandbox.launcher import Limits, resolve_policy
-from .pool import WorkerPool
-from .session import new_seed, version_of_checks
-from .submissions import discover
+from ..jobs import Job, grading_key
+from ..late import apply_late_policy
+from ..results import SubmissionResult
+from ..sandbox.launcher import Limits
+from ..submissions import discover
+from ..times import SubmissionClock
+from .core import grade_jobs
+from .session import new_seed
+from .settings import GradeSettings
 
 
 @dataclass
@@ -31,10 +32,11 @@ class GradeOptions:
     workers: int = 0  # 0: one per core
     regrade: bool = False
     seed: int | None = None
-    sandbox: str = "auto"
+    sandbox: str = "bwrap"  # bwrap | none | auto (auto: bwrap, failing closed)
     hidden: bool = True
     limits: Limits = field(default_factory=Limits)
     scheduler: object = None  # a Dask scheduler address (or a distributed.Client): grade on that cluster
+    times_file: Path | None = None  # the platform's submission times (overrides course.yaml)
 
 
 @dataclass
@@ -47,52 +49,17 @@ class GradeRun:
     results: list[SubmissionResult] = field(default_factory=list)  # every student in the folder
     graded: int = 0  # graded in this run
     skipped: int = 0  # unchanged since they were graded
+    isolation: str = ""  # how this run's code ran (bwrap | none); "" when nothing ran
 
     @property
     def max_score(self) -> float:
         return max((r.max_score for r in self.results), default=0.0)
 
     def to_json(self) -> dict:
-        return {
-            "assignment": self.assignment,
-            "max_score": self.max_score,
-            "seed": self.seed,
-            "checks_version": self.checks_version,
-            "submissions": [
-                {
-                    "student": r.student, "score": r.score, "max_score": r.max_score,
-                    "raw_score": r.raw_score, "late_penalty": r.late_penalty,
-                    "submitted_at": r.submitted_at, "error": r.error,
-                    "checks": [
-                        {"name": c.name, "score": c.score, "max_score": c.max_score, "status": c.status,
-                         "visibility": c.visibility, "message": c.message}
-                        for c in r.checks
-                    ],
-                }
-                for r in self.results
-            ],
-        }
+        from ..results_schema import run_document
 
-
-def late_penalty(cfg: CourseConfig, item: str, submitted_at: str | None) -> float:
-    due = cfg.due.get(item)
-    if due is None or not submitted_at:
-        return 0.0
-    late = (datetime.fromisoformat(submitted_at) - due).total_seconds()
-    return cfg.late_policy.fraction(late) if late > 0 else 0.0
-
-
-def grading_key(job: Job) -> str:
-    """What identifies a submission's content; for one that could not be read, its error."""
-    if job.content_hash:
-        return job.content_hash
-    return "error:" + hashlib.sha256(job.error.encode("utf-8")).hexdigest()[:32]
-
-
-def _unreadable(job: Job, a: Assignment, version: str, max_score: float) -> SubmissionResult:
-    return SubmissionResult(student=job.student, item=a.id, error=job.error, content_hash=grading_key(job),
-                            checks_version=version, submitted_at=job.submitted_at, max_score=max_score,
-                            checks=[CheckResult("submission", 0.0, 0.0, "error", "public", job.error)])
+        return run_document(self.assignment, "assignment", self.results, seed=self.seed,
+                            checks_version=self.checks_version, isolation=self.isolation)
 
 
 def grade_class(
@@ -105,8 +72,12 @@ def grade_class(
     on_result: Callable[[SubmissionResult], None] | None = None,
 ) -> GradeRun:
     """Grade every submission in `submissions_dir` that needs it; returns the whole class's results."""
-    jobs = discover(submissions_dir, a, cfg.submission_time)
-    version = version_of_checks(a, cfg, options.hidden)
+    jobs = discover(submissions_dir, a)
+    clock = SubmissionClock(cfg, gradebook, times_file=options.times_file)
+    for job in jobs:
+        clock.apply(job, a.id, Path(submissions_dir) / job.origin if job.origin else None)
+    clock.observe(a.id)
+    version = version_of_checks(a, options.hidden)
     run = GradeRun(assignment=a.id, seed=options.seed if options.seed is not None else new_seed(),
                    checks_version=version)
     todo: list[Job] = []
@@ -123,37 +94,18 @@ def grade_class(
         on_start(len(todo), run.skipped)
 
     def record(result: SubmissionResult) -> None:
-        # keep the version the worker graded with: checks changed mid-run are graded again next run
-        result.checks_version = result.checks_version or version
-        result.late_penalty = late_penalty(cfg, a.id, result.submitted_at)
+        apply_late_policy(result, cfg)
         gradebook.record(result)
         kept[result.student] = result
         run.graded += 1
+        if result.isolation:
+            run.isolation = result.isolation
         if on_result:
             on_result(result)
 
-    readable = [j for j in todo if j.source is not None]
-    unreadable = [j for j in todo if j.source is None]
-    if unreadable:
-        from ..checks.inventory import list_checks
-
-        expected_max = sum(c.points for c in list_checks(a, cfg, hidden=options.hidden))
-        for job in unreadable:
-            record(_unreadable(job, a, version, expected_max))
-    if readable:
-        # Locally the sandbox is chosen (and a missing bubblewrap warned about) once, here; on a
-        # cluster each worker chooses for itself: the client may lack bubblewrap where workers have it.
-        policy = options.sandbox if options.scheduler else resolve_policy(options.sandbox)
-        settings = {"course": str(cfg.source) if cfg.source else None, "assignment": a.id,
-                    "seed": run.seed, "sandbox": policy, "hidden": options.hidden,
-                    "limits": options.limits.as_dict()}
-        if options.scheduler:
-            from .distributed import grade_on_cluster
-
-            grade_on_cluster(options.scheduler, settings, readable, a.id, record)
-        else:
-            workers = options.workers or os.cpu_count() or 1
-            WorkerPool(settings, min(workers, len(readable))).run(readable, a.id, record)
+    if todo:
+        settings = GradeSettings(assignment=a.id, seed=run.seed, course=str(cfg.source) if cfg.source else None,
+                                 sandbox=options.sandbox, hidden=options.hidden, limits=options.limits)
+        grade_jobs(settings, todo, record, workers=options.workers, scheduler=options.scheduler)
     run.results = [kept[j.student] for j in jobs if j.student in kept]
     return run
-

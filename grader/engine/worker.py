@@ -1,10 +1,11 @@
-"""A grading worker: ``python -m grader.engine.worker`` (started by the pool).
+"""A grading worker: ``python -m grader.engine.worker`` (started by `workerproc.GraderProcess`).
 
-Reads its settings as one JSON line on stdin, starts the sandbox and collects
-the checks once, says it is ready, then grades the jobs it reads (one JSON
-line each) and answers each with a result line. Only plain JSON crosses.
-Results go to the original stdout; everything else the process prints goes
-to stderr, so nothing a check or pytest prints can corrupt the stream.
+Reads its settings (`GradeSettings`) as one JSON line on stdin, starts the
+sandbox and collects the checks once, says it is ready, then grades the jobs
+it reads (one JSON line each) and answers each with a result line. Only plain
+JSON crosses. Results go to the original stdout; everything else the process
+prints goes to stderr, so nothing a check or pytest prints can corrupt the
+stream.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..sandbox import launcher
 
 
 def _jobs(stream, out):
-    from ..checks.plugin import Job
+    from ..jobs import Job
 
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
@@ -30,7 +31,7 @@ def _jobs(stream, out):
         msg = json.loads(line)
         if msg.get("stop"):
             return
-        yield Job(**msg["job"])
+        yield Job.from_dict(msg["job"])
 
 
 def _die_with_parent() -> None:
@@ -48,27 +49,28 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything printed from here on goes to stderr
     sys.stdout = sys.stderr
-    settings = json.loads(sys.stdin.readline())
     try:
+        from .settings import GradeSettings
+
+        settings = GradeSettings.from_json(json.loads(sys.stdin.readline()))
         # Start the sandbox before importing torch here: the two imports overlap.
-        policy = launcher.resolve_policy(settings.get("sandbox", "auto"))
-        launched = launcher.launch(policy)
-        from ..catalog import get_assignment
+        policy = launcher.resolve_policy(settings.sandbox, untrusted=settings.untrusted)
+        launched = launcher.launch(policy, settings.limits)
         from ..config import load_config
         from ..sandbox.client import Sandbox
         from .session import run_session
 
-        cfg = load_config(settings.get("course"))
-        assignment = get_assignment(settings["assignment"])
-        sandbox = Sandbox(policy, launcher.Limits(**settings.get("limits", {})))
+        cfg = load_config(settings.course)
+        assignment = cfg.assignment(settings.assignment)
+        sandbox = Sandbox(policy, settings.limits)
         sandbox.adopt(launched)
 
         def emit(result):
             out.write(json.dumps({"result": result.to_dict()}) + "\n")
             out.flush()
 
-        run_session(assignment, _jobs(sys.stdin, out), emit, cfg=cfg, hidden=settings.get("hidden", True),
-                    seed=settings["seed"], sandbox=sandbox)
+        run_session(assignment, _jobs(sys.stdin, out), emit, cfg=cfg, hidden=settings.hidden,
+                    seed=settings.seed, sandbox=sandbox)
         sandbox.close()
     except SeqgradeError as exc:
         out.write(json.dumps({"fatal": str(exc), "exit_code": exc.exit_code}) + "\n")

@@ -33,9 +33,10 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from .. import escape
 from ..config import CourseConfig, load_config
 from ..errors import ConfigError, SeqgradeError, SubmissionsError
-from ..results import SubmissionResult
+from ..results import CheckResult, Flag, SubmissionResult
 from . import cells as nbcells
 from . import config as nbconfig
 from .checklist import item_function
@@ -64,6 +65,10 @@ class StudentGrade:
     student: str
     cells: dict[str, CellResult] = field(default_factory=dict)  # grade_id -> result
     error: str = ""  # a submission-level problem (import error, unreadable notebook)
+    flags: list[Flag] = field(default_factory=list)  # refusals, detected tampering, resource limits
+    isolation: str = ""
+    submitted_at: str | None = None
+    time_source: str = ""
 
     @property
     def score(self) -> float:
@@ -72,6 +77,16 @@ class StudentGrade:
     @property
     def max_score(self) -> float:
         return round(sum(c.max_score for c in self.cells.values()), 6)
+
+    def as_result(self, item: str, kind: str) -> SubmissionResult:
+        """This grade in the shape of every other result (one check per test cell)."""
+        statuses = {"passed", "failed", "error", "timeout"}
+        return SubmissionResult(
+            student=self.student, item=item, kind=kind, max_score=self.max_score, error=self.error,
+            flags=list(self.flags), isolation=self.isolation, submitted_at=self.submitted_at,
+            time_source=self.time_source,
+            checks=[CheckResult(gid, c.score, c.max_score, c.status if c.status in statuses else "error",
+                                "hidden", c.message) for gid, c in self.cells.items()])
 
 
 @dataclass
@@ -84,10 +99,16 @@ class AutogradeRun:
     failed: list[str] = field(default_factory=list)  # "bob: why nbgrader could not record it"
     seed: int | None = None
 
+    kind: str = "assignment"  # assignment | quiz
+    refused: list[StudentGrade] = field(default_factory=list)  # not handed to nbgrader at all (see flags)
+
     def to_json(self) -> dict:
-        return {"assignment": self.assignment, "seed": self.seed, "skipped": self.skipped, "failed": self.failed,
-                "students": [{"student": g.student, "score": g.score, "max_score": g.max_score, "error": g.error,
-                              "cells": {k: vars(v) for k, v in g.cells.items()}} for g in self.graded]}
+        from ..results_schema import run_document
+
+        isolation = next((g.isolation for g in self.graded if g.isolation), None)
+        return run_document(self.assignment, self.kind, [g.as_result(self.assignment, self.kind)
+                                                         for g in self.graded + self.refused],
+                            seed=self.seed, isolation=isolation, skipped=self.skipped, failed=self.failed)
 
 
 # --------------------------------------------------------------------------- nbgrader's side
@@ -101,8 +122,8 @@ class SeqgradeResults(NbGraderPreprocessor):
         self._student = data.get(resources["nbgrader"]["student"], {})
         nb, resources = super().preprocess(nb, resources)
         note = nbformat.v4.new_markdown_cell(NOTE, id="seqgrade-graded-note")
-        if self._student.get("error"):
-            note.source += f"\n\n**Problem / 问题:** {self._student['error']}"
+        if self._student.get("error"):  # the submission's own text: shown verbatim, never as Markdown or HTML
+            note.source += "\n\n**Problem / 问题:**\n\n" + escape.markdown_code(self._student["error"])
         nb.cells.insert(0, note)
         return nb, resources
 
@@ -121,12 +142,13 @@ def cell_outputs(grade_id: str, r: CellResult | None) -> list:
         r = CellResult(0.0, 1.0, "error", _not_run(grade_id))
     if r.max_score == 0:  # a setup cell: it unpacks what the checks run, and is worth nothing
         return []
+    message = escape.terminal(r.message)  # Jupyter interprets ANSI codes in outputs: make them visible
     if r.score >= r.max_score:
         return [new("stream", name="stdout", text=f"{grade_id}: passed ({r.score:g} of {r.max_score:g} points)\n")]
     if r.score <= 0:
-        return [new("error", ename="CheckNotPassed", evalue=r.message,
-                    traceback=[f"CheckNotPassed: {grade_id}: {r.message}"])]
-    return [new("stream", name="stdout", text=f"{grade_id}: {r.score:g} of {r.max_score:g} points\n{r.message}\n"),
+        return [new("error", ename="CheckNotPassed", evalue=message,
+                    traceback=[f"CheckNotPassed: {grade_id}: {message}"])]
+    return [new("stream", name="stdout", text=f"{grade_id}: {r.score:g} of {r.max_score:g} points\n{message}\n"),
             new("execute_result", data={"text/plain": repr(float(r.score))}, metadata={}, execution_count=None)]
 
 
@@ -154,34 +176,60 @@ class _Submission:
     notebook: object = None  # sanitized, or None when it could not be read
     error: str = ""
     submitted_at: str | None = None
+    time_source: str = ""
+    flags: list[Flag] = field(default_factory=list)  # refusals: such a submission never reaches nbgrader
 
 
-def _sanitized(sub: _Submission, item_id: str, nb_name: str, db_url: str) -> None:
-    """Read the submitted notebook and restore its read-only cells from the gradebook, as nbgrader does."""
+def _read(sub: _Submission, submitted_root: Path, item_id: str, nb_name: str, db_url: str) -> None:
+    """Read the submitted notebook under the rules of `grader.submissions`, then restore its read-only
+    cells from the gradebook as nbgrader does. Problems become the student's error (and refusals flags)."""
     from nbgrader.preprocessors import OverwriteCells
 
-    where = f"{sub.student}/{item_id}/{nb_name}.ipynb"
-    if not sub.path.is_file():
+    from ..submissions import Refusal, list_folder, parse_notebook, read_regular_file, refusals_in
+
+    student_dir = submitted_root / sub.student
+    where = f"{escape.name(sub.student)}/{item_id}/{nb_name}.ipynb"
+    try:
+        top = {e.name: e for e in list_folder(submitted_root)}
+        entry = top.get(sub.student)
+        if entry is not None and entry.kind != "dir":
+            raise Refusal(f"{escape.name(sub.student)}/ is not a real folder (a link?): submit files", where)
+        refused = refusals_in(student_dir, escape.name(sub.student))
+        if refused:
+            sub.flags = [r.flag() for r in refused]
+            sub.error = "; ".join(str(r) for r in refused[:3])
+            return
+        sub.raw = read_regular_file(submitted_root, [sub.student, item_id, f"{nb_name}.ipynb"], what=where)
+    except Refusal as exc:
+        sub.flags, sub.error = [exc.flag()], str(exc)
+        return
+    except FileNotFoundError:
         sub.error = f"{where} was not submitted"
         return
-    sub.raw = sub.path.read_bytes()
-    try:
-        nb = nbformat.reads(sub.raw.decode("utf-8"), as_version=4)
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:  # nbformat's read errors are ValueErrors
-        sub.error = f"{where} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})"
+    except OSError as exc:
+        sub.error = f"cannot read {where}: {exc.strerror}"
         return
-    resources = {"nbgrader": {"notebook": nb_name, "assignment": item_id, "student": sub.student, "db_url": db_url}}
-    nb, _ = OverwriteCells().preprocess(nb, resources)
+    try:
+        nb = nbformat.from_dict(parse_notebook(sub.raw.decode("utf-8"), where))
+        nbformat.validate(nb, relax_add_props=True)
+        nb = nbformat.convert(nb, 4)
+        resources = {"nbgrader": {"notebook": nb_name, "assignment": item_id, "student": sub.student,
+                                  "db_url": db_url}}
+        nb, _ = OverwriteCells().preprocess(nb, resources)
+    except UnicodeDecodeError as exc:
+        sub.error = f"{where} is not UTF-8 text (byte {exc.start})"
+        return
+    except Exception as exc:  # noqa: BLE001 - a malformed notebook is this student's problem, whatever it raises
+        sub.error = f"{where} is not a readable notebook ({type(exc).__name__}: {escape.one_line(exc, 200)})"
+        return
     sub.notebook = nb
 
 
 def module_source(nb, name: str) -> str:
     """The notebook's code cells, test cells left out, as one module (magics commented out)."""
-    from ..engine.submissions import notebook_to_module
+    from ..submissions import notebook_module
 
-    kept = nbformat.from_dict(dict(nb))
-    kept.cells = [c for c in nb.cells if not nbcells.is_test_cell(c)]
-    return notebook_to_module(nbformat.writes(kept), name)
+    return notebook_module({"cells": [dict(c) for c in nb.cells]}, name)
 
 
 def _cell_results(result: SubmissionResult) -> dict[str, CellResult]:
@@ -227,19 +275,19 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
         points = {c.name: float(c.max_score) for c in source_nb.grade_cells if c.name not in answers}
 
     subs = _find_submissions(coursedir, item_id, item.notebook, students)
-    run = AutogradeRun(item_id)
+    run = AutogradeRun(item_id, kind=item.kind)
+    submitted_root = Path(coursedir.format_path(coursedir.submitted_directory, ".", ".")).resolve()
     todo = []
     for sub in subs:
         dest = Path(coursedir.format_path(coursedir.autograded_directory, sub.student, item_id))
-        if not force and (dest / f"{item.notebook}.ipynb").exists() and not _newer(coursedir, sub.path.parent, dest):
+        if not force and (dest / f"{item.notebook}.ipynb").exists() and not _newer(sub.path.parent, dest):
             run.skipped.append(sub.student)
             continue
-        ts = coursedir.get_existing_timestamp(str(sub.path.parent))
-        sub.submitted_at = ts.isoformat() if ts else None
-        _sanitized(sub, item_id, item.notebook, coursedir.db_url)
+        _read(sub, submitted_root, item_id, item.notebook, coursedir.db_url)
         todo.append(sub)
     if not todo:
         return run
+    _stamp_times(todo, item_id, cfg, nb_cfg, coursedir)
 
     if item.kind == "quiz":
         grades = _grade_quiz(item, todo, list(points))
@@ -249,20 +297,35 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
         g.cells = {gid: g.cells.get(gid) or (CellResult(0.0, 0.0, "passed") if pts == 0 else
                                              CellResult(0.0, pts, "error", g.error or _not_run(gid)))
                    for gid, pts in points.items()}
+    for sub in todo:
+        if sub.student in grades:
+            g = grades[sub.student]
+            g.flags = _merge_flags(sub.flags, g.flags)
+            g.submitted_at, g.time_source = sub.submitted_at, sub.time_source
 
+    times = {str(Path(s.path.parent).resolve()): s.submitted_at for s in todo if s.submitted_at}
     with tempfile.TemporaryDirectory(prefix="seqgrade-nbgrader-") as tmp:
         results_file = Path(tmp) / "results.json"
         results_file.write_text(json.dumps(
             {s: {"error": g.error, "cells": {k: vars(v) for k, v in g.cells.items()}} for s, g in grades.items()}),
             encoding="utf-8")
+        trusted = _TrustedTimes(times, config=nb_cfg)
+        trusted.root = coursedir.root
         for sub in todo:
             if sub.student not in grades:  # cannot happen: the pool answers every job, if only with an error
-                run.failed.append(f"{sub.student}: seqgrade returned no result")
+                run.failed.append(f"{escape.name(sub.student)}: seqgrade returned no result")
                 continue
-            problem = _run_converter(nb_cfg, coursedir, item_id, sub.student, results_file)
+            if sub.flags and any(f.kind == "refused" for f in sub.flags):
+                # nbgrader itself would follow the link or copy the device: it never sees this submission
+                run.refused.append(grades[sub.student])
+                run.failed.append(f"{escape.name(sub.student)}: refused: {escape.one_line(sub.error, 300)} "
+                                  "(nbgrader was not run on it; the student must resubmit plain files)")
+                continue
+            problem = _run_converter(nb_cfg, trusted, item_id, sub.student, results_file, cfg)
             if problem:
                 why = f"{sub.error}; nbgrader cannot read it either" if sub.error else f"nbgrader: {problem}"
-                run.failed.append(f"{sub.student}: {why} (fix or resubmit it, then run this again)")
+                run.failed.append(f"{escape.name(sub.student)}: {escape.one_line(why, 300)} (fix or resubmit it, "
+                                  "then run this again)")
                 continue
             g = grades[sub.student]
             _write_scores(coursedir, item_id, item.notebook, g)
@@ -270,6 +333,14 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
             if on_graded:
                 on_graded(g)
     return run
+
+
+def _merge_flags(a: list[Flag], b: list[Flag]) -> list[Flag]:
+    out = list(a)
+    for f in b:
+        if f not in out:
+            out.append(f)
+    return out
 
 
 def _find_submissions(coursedir, item_id: str, nb_name: str, students: tuple[str, ...]) -> list[_Submission]:
@@ -296,52 +367,107 @@ def _find_submissions(coursedir, item_id: str, nb_name: str, students: tuple[str
     return [_Submission(s, p / f"{nb_name}.ipynb") for s, p in found.items()]
 
 
-def _newer(coursedir, src: Path, dest: Path) -> bool:
-    new, old = coursedir.get_existing_timestamp(str(src)), coursedir.get_existing_timestamp(str(dest))
+def _newer(src: Path, dest: Path) -> bool:
+    """Whether the collected submission's timestamp is newer than the autograded one's (read safely)."""
+    from ..times import _timestamp_txt
+
+    new, old = _timestamp_txt(src), _timestamp_txt(dest)
     return new is not None and old is not None and new > old
+
+
+def _stamp_times(subs: list[_Submission], item_id: str, cfg: CourseConfig, nb_cfg, coursedir) -> None:
+    """Each submission's time from a source the grading side trusts (see grader.times)."""
+    from ..gradebook import Gradebook
+    from ..jobs import Job
+    from ..times import SubmissionClock, _timestamp_txt, exchange_time
+
+    source = cfg.submission_time
+    exchange_root = nb_cfg.get("Exchange", {}).get("root")
+    with Gradebook(cfg.gradebook) as gb:
+        clock = SubmissionClock(cfg, gb, source="first_seen")
+        for sub in subs:
+            digest = hashlib.sha256(sub.raw).hexdigest() if sub.raw else "error:" + sub.error
+            if source in ("mtime", "nbgrader_timestamp"):
+                at = _timestamp_txt(sub.path.parent)
+                if at is not None:
+                    sub.submitted_at, sub.time_source = at, "nbgrader_timestamp (student-controlled)"
+                    continue
+            if source in ("first_seen", "exchange") and exchange_root:
+                at = exchange_time(Path(exchange_root), coursedir.course_id, sub.student, item_id,
+                                   _timestamp_txt(sub.path.parent))
+                if at is not None:
+                    sub.submitted_at, sub.time_source = at, "exchange"
+                    continue
+            stamp = clock.first_seen(Job(sub.student, "", None, content_hash=digest), item_id)
+            sub.submitted_at, sub.time_source = stamp.at, stamp.source
+        clock.observe(item_id)
+
+
+def _trusted_times_class():
+    from nbgrader.coursedir import CourseDirectory
+
+    class TrustedTimes(CourseDirectory):
+        """nbgrader's course directory, answering seqgrade's trusted time instead of timestamp.txt."""
+
+        def __init__(self, times: dict[str, str], **kw):
+            super().__init__(**kw)
+            self._times = times
+
+        def get_existing_timestamp(self, dest_path):
+            from ..times import parse_time
+
+            at = self._times.get(str(Path(dest_path).resolve()))
+            if at is not None:
+                return parse_time(at)
+            return super().get_existing_timestamp(dest_path)
+
+    return TrustedTimes
+
+
+def _TrustedTimes(times: dict[str, str], **kw):
+    return _trusted_times_class()(times, **kw)
 
 
 def _grade_assignment(item_id: str, nb_name: str, cfg: CourseConfig, subs: list[_Submission], workers: int,
                       sandbox: str, seed: int | None) -> tuple[dict[str, StudentGrade], int]:
-    from ..catalog import get_assignment
-    from ..checks.plugin import Job
-    from ..engine.pool import WorkerPool
+    from ..engine.core import grade_jobs
     from ..engine.session import new_seed
-    from ..sandbox.launcher import Limits, resolve_policy
+    from ..engine.settings import GradeSettings
+    from ..jobs import Job
 
-    a = get_assignment(item_id)
+    a = cfg.assignment(item_id)
     seed = new_seed() if seed is None else seed
     jobs = []
     for sub in subs:
-        name = f"{sub.student}/{nb_name}.ipynb"
+        name = f"{escape.name(sub.student)}/{nb_name}.ipynb"
         digest = hashlib.sha256(sub.raw).hexdigest() if sub.raw else ""
-        if sub.notebook is None:
-            jobs.append(Job(sub.student, a.module, None, filename=name, error=sub.error, content_hash=digest,
-                            submitted_at=sub.submitted_at))
-            continue
-        try:
-            source = module_source(sub.notebook, name)
-        except ValueError as exc:
-            source, sub.error = None, str(exc)
+        source = None
+        if sub.notebook is not None:
+            try:
+                source = module_source(sub.notebook, name)
+            except ValueError as exc:
+                sub.error = str(exc)
         jobs.append(Job(sub.student, a.module, source, filename=name, error=sub.error, content_hash=digest,
-                        submitted_at=sub.submitted_at))
-    settings = {"course": str(cfg.source) if cfg.source else None, "assignment": a.id, "seed": seed,
-                "sandbox": resolve_policy(sandbox), "hidden": a.hidden_checks(cfg).is_dir(),
-                "limits": Limits().as_dict()}
+                        submitted_at=sub.submitted_at, time_source=sub.time_source, flags=list(sub.flags)))
+    settings = GradeSettings(assignment=a.id, seed=seed, course=str(cfg.source) if cfg.source else None,
+                             sandbox=sandbox, hidden=a.hidden_checks.is_dir())
     grades: dict[str, StudentGrade] = {}
 
     def record(result: SubmissionResult) -> None:
-        grades[result.student] = StudentGrade(result.student, _cell_results(result), result.error)
+        grades[result.student] = StudentGrade(result.student, _cell_results(result), result.error,
+                                              flags=list(result.flags), isolation=result.isolation)
 
-    n = workers or os.cpu_count() or 1
-    WorkerPool(settings, min(n, len(jobs))).run(jobs, a.id, record)
+    grade_jobs(settings, jobs, record, workers=workers)
     return grades, seed
 
 
 def _grade_quiz(item, subs: list[_Submission], grade_ids: list[str]) -> dict[str, StudentGrade]:
     """Each answer cell read as a literal (never run), graded with the key the notebook was made with."""
-    from ..quiz.answers import read_answers
+    from ..quiz.answers import parse_answers
     from .inkernel import KernelQuiz
+
+    def nb_name_of(sub: _Submission) -> str:
+        return sub.path.name
 
     if not item.key:
         raise ConfigError(f"the manifest has no key for quiz {item.notebook}: run `seqgrade nbgrader init --force "
@@ -349,7 +475,7 @@ def _grade_quiz(item, subs: list[_Submission], grade_ids: list[str]) -> dict[str
     key = KernelQuiz.unpack(item.key)
     grades = {}
     for sub in subs:
-        answers = read_answers(sub.path) if sub.notebook is not None else None
+        answers = parse_answers(sub.raw, f"{nb_name_of(sub)}", sub.student) if sub.notebook is not None else None
         values = answers.values if answers is not None and answers.values is not None else {}
         problems = [sub.error] if answers is None else list(answers.problems)
         cells = {}
@@ -359,7 +485,8 @@ def _grade_quiz(item, subs: list[_Submission], grade_ids: list[str]) -> dict[str
             except KeyError:  # a test cell the key does not know: left to the "no check" rule
                 continue
             cells[qid] = CellResult(o.score, o.points, o.status, o.message)
-        grades[sub.student] = StudentGrade(sub.student, cells, "\n".join(p for p in problems if p))
+        grades[sub.student] = StudentGrade(sub.student, cells, "\n".join(p for p in problems if p),
+                                           flags=list(sub.flags))
     return grades
 
 
@@ -376,7 +503,7 @@ class _ErrorLog(logging.Handler):
             self.lines.append(text.splitlines()[-1])
 
 
-def _run_converter(nb_cfg, coursedir, item_id: str, student: str, results_file: Path) -> str:
+def _run_converter(nb_cfg, coursedir, item_id: str, student: str, results_file: Path, course: CourseConfig) -> str:
     """nbgrader's Autograde converter for one student; '' when it recorded the submission, else why not."""
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import NbGraderException
@@ -387,6 +514,10 @@ def _run_converter(nb_cfg, coursedir, item_id: str, student: str, results_file: 
     cfg.Autograde.autograde_preprocessors = autograde_preprocessors()
     cfg.Autograde.force = True
     cfg.SeqgradeResults.results_file = str(results_file)
+    if course.source is not None:  # the course's one late policy, extensions included
+        cfg.AssignLatePenalties.plugin_class = "grader.nbgrader.late.SeqgradeLatePolicy"
+        cfg.SeqgradeLatePolicy.course_config = str(course.source)
+        cfg.SeqgradeLatePolicy.item = item_id
     coursedir.assignment_id = item_id
     coursedir.student_id = student
     converter = Autograde(coursedir=coursedir, config=cfg)

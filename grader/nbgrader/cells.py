@@ -65,9 +65,10 @@ def hidden(lines: list[str]) -> list[str]:
 
 
 def is_test_cell(cell: dict) -> bool:
-    """An autograder test cell: a grade cell that is not an answer."""
-    meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-    return bool(meta.get("grade")) and not meta.get("solution")
+    """An autograder test cell: a grade cell that is not an answer (`grader.submissions.is_test_cell`)."""
+    from ..submissions import is_test_cell as test_cell
+
+    return test_cell(cell)
 
 
 def notebook(cells: list[NotebookNode], extra_metadata: dict | None = None) -> NotebookNode:

@@ -35,10 +35,10 @@ def item_function(item_name: str) -> str:
 
 def collect_checks(assignment: Assignment, cfg: CourseConfig) -> list[NotebookCheck]:
     """The assignment's checks, public first, then hidden (file order within each)."""
+    from ..checks.collection import collect_checks as collect
     from ..checks.markers import check_info
-    from ..engine.session import collect_checks as collect
 
-    plugin = collect(assignment, cfg, hidden=assignment.hidden_checks(cfg).is_dir())
+    plugin = collect(assignment, cfg.root, hidden=assignment.hidden_checks.is_dir())
     grouped: dict[str, list] = {}
     for item in plugin.items:
         grouped.setdefault(getattr(item, "originalname", item.name), []).append(item)
@@ -50,7 +50,7 @@ def collect_checks(assignment: Assignment, cfg: CourseConfig) -> list[NotebookCh
             raise ConfigError(f"two check files of {assignment.id} define {name}: "
                               f"{', '.join(sorted(map(str, files)))}; rename one")
         checks.append(NotebookCheck(
-            name=name, points=round(sum(check_info(i).points for i in items), 6),
+            name=name, points=round(sum(plugin.points_of(i) for i in items), 6),
             visibility=plugin.visibility(first), description=check_info(first).description,
             file=Path(str(first.path)).resolve(), items=tuple(i.name for i in items)))
     checks.sort(key=lambda c: c.visibility != "public")  # stable: public first, file order kept

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from pathlib import Path
 
-from ..catalog import ASSIGNMENTS, get_assignment
 from ..config import CourseConfig
 from ..errors import ConfigError, UsageError
 from . import config as nbconfig
@@ -63,8 +62,8 @@ def init_course(course_dir: Path, cfg: CourseConfig, *, assignments: tuple[str, 
     manifest = nbconfig.Manifest(course_config=str(cfg.source))
     matched: set[str] = set()
 
-    for aid in (list(ASSIGNMENTS) if everything else list(assignments)):
-        a = get_assignment(aid)
+    for aid in (list(cfg.assignments) if everything else list(assignments)):
+        a = cfg.assignment(aid)
         try:
             checks = collect_checks(a, cfg)
         except ConfigError as exc:
@@ -146,12 +145,12 @@ def _record_due_dates(course_dir: Path, cfg: CourseConfig, item_ids: list[str]) 
     """Put course.yaml's due dates into nbgrader's gradebook (nbgrader stores naive UTC)."""
     from nbgrader.coursedir import CourseDirectory
 
-    dated = [i for i in item_ids if i in cfg.due]
+    dated = [i for i in item_ids if cfg.due_date(i) is not None]
     if not dated:
         return
     nb_cfg = nbconfig.load_nbgrader_config(course_dir)
     coursedir = CourseDirectory(config=nb_cfg)
     with nbconfig.open_gradebook(coursedir.db_url, coursedir.course_id) as gb:
         for item_id in dated:
-            due = cfg.due[item_id].astimezone(timezone.utc).replace(tzinfo=None)
+            due = cfg.due_date(item_id).astimezone(timezone.utc).replace(tzinfo=None)
             gb.update_or_create_assignment(item_id, duedate=due)

@@ -321,19 +321,11 @@ class _MarkedFunction:
 
 
 def _classify(exc: BaseException, module: str) -> tuple[str, str]:
-    """(status, message) as the grading plugin words them."""
-    from ..checks.compare import CheckFailed
-    from ..checks.submission import ImportFailed
-    from ..sandbox.client import SubmissionRaised
+    """(status, message) exactly as the grading plugin words them (`grader.checks.classify`)."""
+    from ..checks.classify import classify
 
-    if isinstance(exc, ImportFailed):
-        return "error", f"{module} could not be imported: {exc}"
-    if isinstance(exc, SubmissionRaised):
-        return "error", f"your code raised {exc}"
-    if isinstance(exc, (CheckFailed, AssertionError)):
-        text = str(exc).strip() or "the check's assertion failed"
-        return "failed", text.split("\nassert ")[0]
-    return "error", f"the check could not evaluate your output ({type(exc).__name__}: {str(exc)[:300]})"
+    outcome = classify(exc, module)
+    return outcome.status, outcome.message
 
 
 # --------------------------------------------------------------------------- quizzes

@@ -160,7 +160,7 @@ def explanation_cells(assignment: Assignment, cfg: CourseConfig) -> list[Noteboo
                id=assignment.id, title=assignment.title_en, filename=assignment.filename)),
            cells.text(f"{assignment.module}-intro-zh", INTRO_ZH.format(
                id=assignment.id, title=assignment.title_zh, filename=assignment.filename))]
-    folder = assignment.starter_dir(cfg)
+    folder = assignment.starter_dir
     en_file, zh_file = folder / "README.md", folder / "README.zh.md"
     if not en_file.is_file():
         return out
@@ -198,7 +198,7 @@ def test_cells(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookC
     public = [c for c in checks if c.visibility == "public"]
     hidden = [c for c in checks if c.visibility == "hidden"]
     if public:
-        packed = _bundle(public, assignment.public_checks(cfg), "public", assignment.module, seed, None)
+        packed = _bundle(public, assignment.public_checks, "public", assignment.module, seed, None)
         out.append(cells.test(cells.SETUP_PUBLIC, 0, "\n".join([
             f"# The public checks of {assignment.id}, packed: run this cell before the checks below (0 points).",
             "from grader.nbgrader.inkernel import KernelChecks",
@@ -208,8 +208,8 @@ def test_cells(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookC
             f"# Public check {c.name} ({_points(c.points)}): {c.description}".rstrip(": "),
             f'_public_checks.run("{c.name}", globals()).verify()'])))
     if hidden:
-        packed = _bundle(hidden, assignment.hidden_checks(cfg), "hidden", assignment.module, seed,
-                         assignment.reference(cfg))
+        packed = _bundle(hidden, assignment.hidden_checks, "hidden", assignment.module, seed,
+                         assignment.reference)
         out.append(cells.test(cells.SETUP_HIDDEN, 0, "\n".join([
             "# The hidden checks: added when your work is graded (0 points).", *cells.hidden([
                 "from grader.nbgrader.inkernel import KernelChecks",
@@ -224,7 +224,7 @@ def test_cells(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookC
 def assignment_notebook(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookCheck],
                         seed: int) -> NotebookNode:
     """The whole source notebook of `assignment` with the test cells of `checks`."""
-    reference = assignment.reference(cfg)
+    reference = assignment.reference
     if not reference.is_file():
         raise ConfigError(f"{reference} does not exist: the notebook is generated from the reference")
     if not checks:

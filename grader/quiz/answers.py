@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,36 +35,55 @@ class Answers:
     where: dict[str, str] = field(default_factory=dict)  # question id -> "file:line" (or "file: cell n")
     problems: list[str] = field(default_factory=list)  # whole-file problems (unparsable, not a mapping)
     content_hash: str = ""  # sha256 of the file's bytes
-    submitted_at: datetime | None = None  # when the file was last written (UTC)
+    submitted_at: datetime | None = None  # when the file was last written (UTC; the student's clock)
+    refused: bool = False  # a link or not a regular file: never read
 
     def at(self, qid: str) -> str:
         return self.where.get(qid, self.file)
 
 
 def read_answers(path: str | Path) -> Answers:
-    """Read one answers file; problems are recorded, not raised."""
+    """Read one answers file (a regular file, never a link: `grader.submissions`); problems are recorded."""
+    from ..submissions import Refusal, read_regular_file
+
     p = Path(path)
-    ans = Answers(student=p.stem, file=p.name)
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        ans.problems.append(f"{p.name}: cannot read the file: {exc.strerror}")
+        raw = read_regular_file(p.parent, [p.name], max_bytes=MAX_BYTES, what=p.name)
+    except Refusal as exc:
+        ans = Answers(student=p.stem, file=p.name, problems=[str(exc)])
+        ans.refused = True
         return ans
+    except OSError as exc:
+        return Answers(student=p.stem, file=p.name, problems=[f"{p.name}: cannot read the file: {exc.strerror}"])
+    ans = parse_answers(raw, p.name, p.stem)
+    try:
+        ans.submitted_at = datetime.fromtimestamp(os.lstat(p).st_mtime, tz=timezone.utc)
+    except OSError:
+        pass
+    return ans
+
+
+def parse_answers(raw: bytes, name: str, student: str) -> Answers:
+    """Answers from the bytes of an answers file or notebook named `name`; problems are recorded, not raised."""
+    ans = Answers(student=student, file=name)
     ans.content_hash = hashlib.sha256(raw).hexdigest()
-    ans.submitted_at = datetime.fromtimestamp(p.stat().st_mtime, tz=timezone.utc)
     if len(raw) > MAX_BYTES:
-        ans.problems.append(f"{p.name}: the file is larger than {MAX_BYTES // 1000} kB; an answers file "
+        ans.problems.append(f"{name}: the file is larger than {MAX_BYTES // 1000} kB; an answers file "
                             "holds one short answer per question")
         return ans
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        ans.problems.append(f"{p.name}: not UTF-8 text; save the answers file as UTF-8")
+        ans.problems.append(f"{name}: not UTF-8 text; save the answers file as UTF-8")
         return ans
-    if p.suffix == ".ipynb":
-        _from_notebook(text, ans)
-    else:
-        _from_yaml(text, ans)
+    try:
+        if name.endswith(".ipynb"):
+            _from_notebook(text, ans)
+        else:
+            _from_yaml(text, ans)
+    except RecursionError:
+        ans.values = None
+        ans.problems.append(f"{name}: nested too deeply to be an answers file")
     return ans
 
 
@@ -131,9 +151,12 @@ def collect_answers(folder: str | Path) -> list[Answers]:
     d = Path(folder)
     if not d.is_dir():
         raise QuizError(f"{d} is not a folder; give the folder holding the <student_id>.yaml answers files")
+    from ..submissions import list_folder
+
     by_student: dict[str, list[Path]] = {}
-    for f in sorted(d.iterdir()):
-        if f.is_file() and f.suffix in ANSWER_SUFFIXES and not f.name.startswith("."):
+    for e in list_folder(d):
+        f = d / e.name
+        if e.kind in ("file", "link", "other") and f.suffix in ANSWER_SUFFIXES and not e.name.startswith("."):
             by_student.setdefault(f.stem, []).append(f)
     if not by_student:
         raise QuizError(f"no answers files in {d}: expected <student_id>.yaml files (question id -> answer)")

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
 
 from ..config import CourseConfig, load_config
 from ..errors import QuizError, UsageError
-from ..results import SubmissionResult
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 DEFAULT_SECRET = CourseConfig.secret
@@ -195,8 +193,10 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
     Each file maps question ids to answers. A file with problems (unknown ids,
     answers of the wrong type, not YAML) gives that student an error; the rest
     of the class is graded. Points and options come from the quiz only. When
-    course.yaml gives the quiz a due date, the late policy applies to the time
-    each answers file was last written.
+    course.yaml gives the quiz a due date, the late policy applies to each
+    file's submission time from course.yaml's submission_time (by default the
+    first time seqgrade saw that answers file; never its modification time
+    unless asked for).
 
     \b
     Example:
@@ -209,37 +209,31 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
     cfg = _config(course)
     q = _quiz(quiz_file, cfg)
     _warn_secret(cfg)
+    from .recording import record_quiz_results
+
     answers = collect_answers(answers_dir)
     results = grade_class(q, answers, cfg.secret, _lang(cfg, lang))
-    for a, r in zip(answers, results):
-        _lateness(r, a.submitted_at, cfg)
     with Gradebook(gradebook or cfg.gradebook) as gb:
-        for r in results:
-            gb.record(r)
-    width = max(len(r.student) for r in results)
+        record_quiz_results(answers, results, cfg, gb)
+    from .. import escape
+
+    names = {r.student: escape.one_line(r.student, 40) for r in results}
+    width = max(len(n) for n in names.values())
     for r in results:
-        line = f"{r.student:<{width}}  {r.score:g}/{r.max_score:g}"
+        line = f"{names[r.student]:<{width}}  {r.score:g}/{r.max_score:g}"
         click.echo(line + ("  (problems, see below)" if r.error else ""))
     errors = [r for r in results if r.error]
     for r in errors:
-        click.secho(f"{r.student}:", fg="yellow", err=True)
+        click.secho(f"{names[r.student]}:", fg="yellow", err=True)
         for msg in r.error.splitlines():
-            click.echo(f"  {msg}", err=True)
+            click.echo(f"  {escape.terminal(msg)}", err=True)
     if json_out:
-        json_out.write_text(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1),
-                            encoding="utf-8")
+        from ..results_schema import run_document
+
+        json_out.write_text(json.dumps(run_document(q.id, "quiz", results, checks_version=q.sha256),
+                                       ensure_ascii=False, indent=1), encoding="utf-8")
     click.echo(f"graded {len(results)} student(s) into {gradebook or cfg.gradebook}"
                + (f"; {len(errors)} with problems" if errors else ""), err=True)
-
-
-def _lateness(result: SubmissionResult, submitted_at: datetime | None, cfg: CourseConfig) -> None:
-    """Record when the answers file was written and, if the quiz has a due date, the late penalty."""
-    if submitted_at is None:
-        return
-    result.submitted_at = submitted_at.isoformat(timespec="seconds")
-    due = cfg.due.get(result.item)
-    if due is not None:
-        result.late_penalty = cfg.late_policy.fraction((submitted_at - due).total_seconds())
 
 
 @quiz.command()

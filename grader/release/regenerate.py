@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ..catalog import ASSIGNMENTS, Assignment
+from ..catalog import Assignment
 from ..config import CourseConfig
 from ..engine.loading import load_trusted_module
 from .starter import make_starter
@@ -23,12 +23,12 @@ class Generated:
 
 def starter_files(cfg: CourseConfig, assignments: list[Assignment] | None = None) -> list[Generated]:
     out = []
-    for a in assignments or list(ASSIGNMENTS.values()):
-        ref = a.reference(cfg)
+    for a in assignments or list(cfg.assignments.values()):
+        ref = a.reference
         if not ref.is_file():
             continue
         text = make_starter(ref.read_text(encoding="utf-8"), a.id, a.filename)
-        out.append(Generated(a.starter_dir(cfg) / a.filename, "starter", text.encode("utf-8")))
+        out.append(Generated(a.starter_dir / a.filename, "starter", text.encode("utf-8")))
     return out
 
 
@@ -36,16 +36,16 @@ def data_files(cfg: CourseConfig, assignments: list[Assignment] | None = None) -
     """Expected outputs for the public checks, from `solutions/checks/<id>/public_data.py: build(ref)`."""
     torch.set_num_threads(1)  # small tensors: threads only cost here (50 s instead of 2.5 s under load)
     out = []
-    for a in assignments or list(ASSIGNMENTS.values()):
-        builder = a.hidden_checks(cfg) / "public_data.py"
-        if not builder.is_file() or not a.reference(cfg).is_file():
+    for a in assignments or list(cfg.assignments.values()):
+        builder = a.hidden_checks / "public_data.py"
+        if not builder.is_file() or not a.reference.is_file():
             continue
-        ref = load_trusted_module(a.reference(cfg), f"seqgrade_reference_{a.module}")
+        ref = load_trusted_module(a.reference, f"seqgrade_reference_{a.module}")
         spec = importlib.util.spec_from_file_location(f"seqgrade_public_data_{a.id}", builder)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         for name, tensors in mod.build(ref).items():
-            out.append(Generated(a.public_checks(cfg) / "data" / name, "data", tensors))
+            out.append(Generated(a.public_checks / "data" / name, "data", tensors))
     return out
 
 

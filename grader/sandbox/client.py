@@ -14,6 +14,7 @@ zygote survives all of these; if it ever dies it is started again.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 
 from ..errors import SandboxError
-from . import launcher, wire
+from . import cputime, launcher, wire
 from .launcher import Limits
 
 
@@ -53,16 +54,48 @@ class ProtocolViolation(SubmissionFault):
     """The child sent something that is not a valid reply."""
 
 
+class ResourceLimit(SubmissionFault):
+    """The submission hit a resource limit: memory, CPU time, file size or its working folder's size."""
+
+
+class Tampering(SubmissionFault):
+    """The child's report about itself contradicts what the grader can verify (see docs/security.md)."""
+
+
+LIMIT_WORDS = {
+    "memory": "the submission ran out of memory (its limit is {mem_mb} MiB): look for a tensor far larger "
+              "than the inputs, or one that grows in a loop",
+    "disk": "the submission filled its working folder or wrote a file past the limit ({tmp_mb} MiB in all, "
+            "{fsize_mb} MiB per file): do not write files",
+    "cpu": "the submission used up its CPU time ({cpu_s} s for all checks): look for an infinite loop",
+    "fsize": "the submission wrote a file larger than {fsize_mb} MiB: do not write files",
+}
+
+
 @dataclass
 class CallResult:
     """What one remote call returned."""
 
     value: Any
-    seconds: float = 0.0
-    n_ops: int | None = None
+    seconds: float = 0.0  # as the child measured it (the child could lie)
+    n_ops: int | None = None  # tensor operations at the Python dispatch key, as the child counted them
+    profiled_ops: int | None = None  # tensor operations seen by torch's C++ profiler, as the child counted them
+    cpu_ns: int | None = None  # CPU time of the call, read by the grader from the kernel (the child cannot lie)
     input_grads: list = field(default_factory=list)
     param_grads: dict = field(default_factory=dict)
     ref: wire.Ref | None = None
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:120]}"
+
+
+def _count(v) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 10**12 else None
+
+
+def _float(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
 
 
 class SubmissionProcess:
@@ -89,17 +122,21 @@ class SubmissionProcess:
             raise CallTimeout(f"did not finish within {timeout:g} s (wall clock); the process was stopped")
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             self._end(kill=True)
-            raise ChildDied(self._death_message())
-        except wire.WireError as exc:
+            raise self._died()
+        except Exception as exc:  # WireError, or anything a malformed reply makes the decoder raise
             self._end(kill=True)
-            raise ProtocolViolation(f"the submission's process sent an invalid reply ({exc})")
+            raise ProtocolViolation(f"the submission's process sent an invalid reply ({_short(exc)}); it was "
+                                    "stopped") from None
         if not reply.get("ok"):
-            err = reply.get("error") or {}
-            if not isinstance(err, dict):
-                raise ProtocolViolation("the submission's process sent an invalid error reply")
-            raise SubmissionRaised(str(err.get("type", "Error")), str(err.get("message", "")),
-                                   str(err.get("where", "")), str(err.get("traceback", "")))
+            raise self._sandbox._raised(reply.get("error"), self)
         return reply, out_tensors
+
+    def _died(self) -> SubmissionFault:
+        message = self._death_message()
+        st = self.exit_status or {}
+        if st.get("signal") in (24, 25):  # SIGXCPU, SIGXFSZ
+            return ResourceLimit(message)
+        return ChildDied(message)
 
     def _death_message(self) -> str:
         st = self.exit_status or {}
@@ -107,7 +144,9 @@ class SubmissionProcess:
             return ("the submission's process was killed (signal 9): it ran out of memory "
                     "or CPU time, or was stopped")
         if st.get("signal") == 24:
-            return "the submission's process used up its CPU time"
+            return self._sandbox._limit_words("cpu")
+        if st.get("signal") == 25:
+            return self._sandbox._limit_words("fsize")
         if st.get("signal"):
             return f"the submission's process was killed by signal {st['signal']}"
         if st.get("exit_code") is not None:
@@ -164,30 +203,50 @@ class SubmissionProcess:
             tgt, attr = None, target
         else:
             tgt, attr = target.id, method
+        nonce = secrets.token_hex(8) if count_ops else None
         header = {"op": "call", "target": tgt, "attr": attr, "args": enc.encode(list(args)),
                   "kwargs": [[k, enc.encode(v)] for k, v in kwargs.items()], "grad": grad,
-                  "count_ops": count_ops, "keep": keep,
+                  "count_ops": count_ops, "nonce": nonce, "keep": keep,
                   "backward": enc.encode(backward) if backward is not None else None}
+        cpu_before = self._sandbox.submission_cpu_ns() if count_ops else None
         reply, tensors = self._request(header, enc.tensors, timeout)
+        cpu_after = self._sandbox.submission_cpu_ns() if count_ops else None
         try:
             value = wire.decode(reply.get("value"), tensors)
             in_grads = wire.decode(reply.get("input_grads", []), tensors)
             p_grads = wire.decode(reply.get("param_grads", {"$dict": []}), tensors)
-            n_ops = reply.get("n_ops")
+            n_ops = profiled = None
+            if count_ops:
+                counts = reply.get("counts")
+                if not isinstance(counts, dict):
+                    raise Tampering("the operation counts of a counted call are missing from the reply")
+                problems = counts.get("problems") or []
+                if not isinstance(problems, list) or problems:
+                    raise Tampering("; ".join(str(p)[:200] for p in problems[:3]) if isinstance(problems, list)
+                                    else "the operation counts are malformed")
+                n_ops, profiled = _count(counts.get("dispatch")), _count(counts.get("profiler"))
+                if n_ops is None or profiled is None:
+                    raise Tampering("the operation counts of a counted call are malformed")
             return CallResult(
-                value=value, seconds=float(reply.get("seconds", 0.0)),
-                n_ops=int(n_ops) if n_ops is not None else None,
+                value=value, seconds=_float(reply.get("seconds", 0.0)), n_ops=n_ops, profiled_ops=profiled,
+                cpu_ns=(cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None,
                 input_grads=list(in_grads) if isinstance(in_grads, list) else [],
                 param_grads=dict(p_grads) if isinstance(p_grads, dict) else {},
                 ref=wire.Ref(int(reply["ref"])) if reply.get("ref") is not None else None,
             )
-        except (wire.WireError, TypeError, ValueError) as exc:
-            raise ProtocolViolation(f"the submission's process sent an invalid reply ({exc})")
+        except Tampering:
+            self._end(kill=True)
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever a malformed reply makes decoding raise
+            self._end(kill=True)
+            raise ProtocolViolation(f"the submission's process sent an invalid reply ({_short(exc)}); it was "
+                                    "stopped") from None
 
     def output(self, limit: int = 20000) -> str:
         """What the submission printed so far (truncated)."""
         reply, _ = self._request({"op": "output", "limit": limit}, None, 10.0)
-        return str(reply.get("text", ""))[:limit]
+        text = reply.get("text", "")
+        return text[:limit] if isinstance(text, str) else ""
 
     def close(self) -> None:
         """Ask the child to exit and reap it (kill it if it does not)."""
@@ -212,7 +271,7 @@ class SubmissionProcess:
 class Sandbox:
     """One zygote process; `open()` forks a sandboxed child per submission."""
 
-    def __init__(self, policy: str = "auto", limits: Limits = Limits(), start_timeout: float = 120.0):
+    def __init__(self, policy: str = "bwrap", limits: Limits = Limits(), start_timeout: float = 120.0):
         self.policy = launcher.resolve_policy(policy)
         self.limits = limits
         self.start_timeout = start_timeout
@@ -221,6 +280,7 @@ class Sandbox:
         self.info: dict = {}
         self.restarts = 0
         self._ready = False
+        self._zygote_pid: int | None = None  # the zygote's pid on the host (for CPU accounting)
 
     # -- zygote lifecycle --------------------------------------------------
     def start(self) -> None:
@@ -230,11 +290,12 @@ class Sandbox:
 
     def launch(self) -> None:
         """Start the zygote without waiting: its torch import overlaps whatever the caller does next."""
-        self.adopt(launcher.launch(self.policy))
+        self.adopt(launcher.launch(self.policy, self.limits))
 
     def adopt(self, launched: launcher.Launched) -> None:
         """Use a zygote started earlier by `launcher.launch` (with this sandbox's policy)."""
         self._proc, self._ctl, self._ready = launched.proc, launched.control, False
+        self._zygote_pid = None
 
     def wait_ready(self) -> None:
         if self._ready:
@@ -258,6 +319,33 @@ class Sandbox:
         if self._proc.stderr:
             self._proc.stderr.close()
         self._ready = True
+        inner = self.info.get("pid")
+        if self.policy == "none" or not isinstance(inner, int):
+            self._zygote_pid = self._proc.pid
+        else:
+            self._zygote_pid = cputime.find_in_namespace(self._proc.pid, inner)
+
+    def submission_cpu_ns(self) -> int | None:
+        """CPU time so far of every process below the zygote (the submission's), from the kernel."""
+        if self._zygote_pid is None:
+            return None
+        return cputime.tree_cpu_ns(self._zygote_pid)
+
+    def _limit_words(self, which: str) -> str:
+        return LIMIT_WORDS[which].format(**self.limits.as_dict())
+
+    def _raised(self, err, proc: "SubmissionProcess | None" = None) -> SubmissionFault:
+        """The exception for an error reply from the child (its fields are the submission's text)."""
+        if not isinstance(err, dict):
+            if proc is not None:
+                proc._end(kill=True)
+            return ProtocolViolation("the submission's process sent an invalid error reply; it was stopped")
+        limit = err.get("limit")
+        raised = SubmissionRaised(str(err.get("type", "Error"))[:200], str(err.get("message", ""))[:2000],
+                                  str(err.get("where", ""))[:300], str(err.get("traceback", ""))[:4000])
+        if limit in ("memory", "disk"):
+            return ResourceLimit(f"{self._limit_words(limit)} ({raised})")
+        return raised
 
     def _ensure(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
@@ -279,13 +367,19 @@ class Sandbox:
         return reply
 
     def open(self, source: str, module: str, import_timeout: float = 30.0) -> SubmissionProcess:
-        """Fork a child that imports `source` as `module`; raises if the import fails."""
+        """Fork a child that imports `source` as `module`; raises if the import fails.
+
+        The zygote is only told to fork; the source goes to the child over the
+        child's own socket, so the zygote (and every later child) never holds it.
+        """
         for attempt in range(2):
             self._ensure()
             mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                self._control({"op": "spawn", "source": source, "module": module,
-                               "limits": self.limits.as_dict()}, [theirs.fileno()])
+                reply = self._control({"op": "spawn", "module": module, "limits": self.limits.as_dict()},
+                                      [theirs.fileno()])
+                if not reply.get("ok"):
+                    raise wire.WireError(f"the zygote refused to fork: {str(reply.get('error'))[:200]}")
                 break
             except (OSError, EOFError, wire.WireError):
                 mine.close()
@@ -297,19 +391,23 @@ class Sandbox:
         proc = SubmissionProcess(self, mine, module)
         try:
             mine.settimeout(import_timeout)
+            wire.send_frame(mine, {"op": "source", "source": source})
             reply, _ = wire.recv_frame(mine)
         except (socket.timeout, TimeoutError):
             proc._end(kill=True)
             raise CallTimeout(f"importing {module}.py did not finish within {import_timeout:g} s")
-        except (EOFError, OSError, wire.WireError):
+        except (EOFError, OSError):
             proc._end(kill=True)
-            raise ChildDied(proc._death_message() + f" while importing {module}.py")
+            died = proc._died()
+            raise type(died)(f"{died} while importing {module}.py") from None
+        except Exception as exc:  # WireError, or anything a malformed reply makes the decoder raise
+            proc._end(kill=True)
+            raise ProtocolViolation(f"the submission's process sent an invalid reply while importing "
+                                    f"{module}.py ({_short(exc)}); it was stopped") from None
         if not reply.get("ok"):
             proc._end(kill=True)
-            err = reply.get("error") or {}
-            raise SubmissionRaised(str(err.get("type", "Error")), str(err.get("message", "")),
-                                   str(err.get("where", "")), str(err.get("traceback", "")))
-        proc.import_seconds = float(reply.get("import_seconds", 0.0))
+            raise self._raised(reply.get("error"))
+        proc.import_seconds = _float(reply.get("import_seconds", 0.0))
         return proc
 
     def _reap(self, kill: bool) -> dict:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import array
 import ctypes
+import errno
 import os
 import resource
 import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import types
@@ -57,7 +59,113 @@ class _CountOps(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+class _Counters:
+    """Two independent counts of the tensor operations of one call, and checks that neither was bypassed.
+
+    ``dispatch``: a TorchDispatchMode at the Python dispatch key; ``profiler``:
+    torch's C++ RecordFunction callbacks (the legacy autograd profiler), which
+    see every dispatcher call, also those made with Python modes disabled.
+    The profiler session is opened with a marker named by a nonce the grader
+    chose, so a session closed and reopened by the submission is noticed.
+    Everything here runs in the child, next to the submission: a submission
+    can still lie (see docs/security.md); the grader also measures the child's
+    CPU time from outside.
+    """
+
+    def __init__(self, nonce: str):
+        self.nonce = str(nonce)[:64]
+        self.mode = _CountOps()
+        self.problems: list[str] = []
+        self._depth = 0
+
+    def __enter__(self):
+        _enable_profiler_legacy(_profiler_config())
+        with _record_function(f"seqgrade-begin-{self.nonce}"):
+            pass
+        self._others = _other_threads_cpu()
+        self.mode.__enter__()
+        self._depth = _dispatch_depth()
+        return self
+
+    def __exit__(self, *exc):
+        depth = _dispatch_depth()
+        top = _dispatch_at(depth - 1) if depth else None
+        intact = depth == self._depth and top is self.mode
+        if intact:
+            self.mode.__exit__(None, None, None)
+        else:
+            self.problems.append("the operation-counting mode was removed or replaced during the call")
+            _clear_dispatch_modes()
+        others = _other_threads_cpu()
+        busy = [tid for tid, ns in others.items() if ns - self._others.get(tid, 0) > 5_000_000]
+        if busy:
+            self.problems.append(f"{len(busy)} other thread(s) computed during the call")
+        if not _profiler_enabled():
+            self.problems.append("the operation profiler was switched off during the call")
+            self.profiled = None
+            return False
+        with _record_function(f"seqgrade-end-{self.nonce}"):
+            pass
+        try:
+            events = _disable_profiler_legacy()
+        except Exception as exc:  # noqa: BLE001 - a broken profiler session is what this looks for
+            self.problems.append(f"the operation profiler was tampered with ({type(exc).__name__})")
+            self.profiled = None
+            return False
+        names = [e.name() for thread in events for e in thread if e.kind() == "push"]
+        begin, end = f"seqgrade-begin-{self.nonce}", f"seqgrade-end-{self.nonce}"
+        if begin not in names or end not in names:
+            self.problems.append("the operation profiler was restarted during the call")
+            self.profiled = None
+            return False
+        inner = names[names.index(begin) + 1: names.index(end)]
+        self.profiled = sum(1 for n in inner if n.startswith("aten::"))
+        return False
+
+    def report(self) -> dict:
+        return {"dispatch": self.mode.count, "profiler": self.profiled, "problems": self.problems}
+
+
+def _profiler_config():
+    from torch.autograd import ProfilerConfig, ProfilerState
+
+    return ProfilerConfig(ProfilerState.CPU, False, False, False, False, False,
+                          torch._C._profiler._ExperimentalConfig())
+
+
+def _other_threads_cpu() -> dict[int, int]:
+    """CPU nanoseconds of every other thread of this process, from the kernel's accounting."""
+    me = _gettid()
+    out = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        if int(tid) == me:
+            continue
+        try:
+            with _open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+                out[int(tid)] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def _clear_dispatch_modes() -> None:
+    while _dispatch_depth():
+        torch._C._pop_torch_dispatch_stack()
+
+
 # Captured before any submission runs, so monkeypatching torch cannot reach them.
+_enable_profiler_legacy = torch.autograd._enable_profiler_legacy
+_disable_profiler_legacy = torch.autograd._disable_profiler_legacy
+_profiler_enabled = torch.autograd._profiler_enabled
+_record_function = torch.autograd.profiler.record_function
+_dispatch_depth = torch._C._len_torch_dispatch_stack
+_dispatch_at = torch._C._get_dispatch_stack_at
+_gettid = threading.get_native_id
+_open = open
 _Tensor = torch.Tensor
 _Module = torch.nn.Module
 _enable_grad = torch.enable_grad
@@ -152,7 +260,7 @@ class ChildServer:
                 p.grad = None
         backward = req.get("backward")
         grad_mode = _enable_grad() if (req.get("grad") or backward is not None) else _no_grad()
-        counter = _CountOps() if req.get("count_ops") else None
+        counter = _Counters(req.get("nonce", "")) if req.get("count_ops") else None
         start = _perf()
         with grad_mode:
             if counter is not None:
@@ -163,7 +271,7 @@ class ChildServer:
         seconds = _perf() - start
         reply: dict = {"seconds": seconds}
         if counter is not None:
-            reply["n_ops"] = counter.count
+            reply["counts"] = counter.report()
         if backward is not None:
             grads = wire.decode(backward, tensors)
             pairs = list(_pairs(out, grads))
@@ -247,7 +355,12 @@ class ChildServer:
             message = str(exc)
         except BaseException:
             message = "<unprintable>"
-        return {"type": type(exc).__name__, "message": message[:2000], "where": where, "traceback": tb[-4000:]}
+        info = {"type": type(exc).__name__, "message": message[:2000], "where": where, "traceback": tb[-4000:]}
+        if isinstance(exc, MemoryError):
+            info["limit"] = "memory"
+        elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            info["limit"] = "disk"
+        return info
 
 
 def _pairs(out, grads):
@@ -284,12 +397,29 @@ def _set_limits(limits: dict) -> None:
 
 
 def _child_main(sock: socket.socket, req: dict, workdir: str, drop_to: int | None) -> None:
-    """Runs in the forked child: confine itself, import the submission, serve."""
+    """Runs in the forked child: confine itself, receive and import the submission, serve.
+
+    The submission's source arrives here, on the child's own socket, after the
+    fork: the zygote never holds a student's code, so no later child can find
+    it in memory inherited from the zygote.
+    """
     os.setsid()
+    limits = req.get("limits", {})
+    private = _private_workdir(workdir, int(limits.get("tmp_mb", 0) or 0), drop_to)
     os.chdir(workdir)
+    sock.settimeout(60.0)
+    try:
+        msg, _ = wire.recv_frame(sock)
+    except (EOFError, OSError, wire.WireError):
+        return
+    source = msg.get("source") if msg.get("op") == "source" else None
+    if not isinstance(source, str):
+        return
+    sock.settimeout(None)
     filename = os.path.join(workdir, req["module"] + ".py")
     with open(filename, "w", encoding="utf-8") as f:
-        f.write(req["source"])
+        f.write(source)
+    del source, msg
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -298,10 +428,9 @@ def _child_main(sock: socket.socket, req: dict, workdir: str, drop_to: int | Non
     os.close(out)
     os.close(devnull)
     if drop_to is not None:
-        os.chown(workdir, drop_to, drop_to)
-        os.chown(filename, drop_to, drop_to)
-        os.chown("output.txt", drop_to, drop_to)
-    _set_limits(req.get("limits", {}))
+        for path in ((workdir,) if not private else ()) + (filename, "output.txt"):
+            os.chown(path, drop_to, drop_to)
+    _set_limits(limits)
     _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if drop_to is not None:
         os.setgroups([])
@@ -327,6 +456,28 @@ def _child_main(sock: socket.socket, req: dict, workdir: str, drop_to: int | Non
         wire.send_frame(sock, {"ok": False, "error": server._describe(exc)})
         return
     server.serve()
+
+
+_CLONE_NEWNS, _CLONE_NEWIPC = 0x00020000, 0x08000000
+_MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 2, 4, 16384, 1 << 18
+
+
+def _private_workdir(workdir: str, tmp_mb: int, owner: int | None) -> bool:
+    """Give this child its own mount and IPC namespaces and a size-limited tmpfs as its working folder.
+
+    Needs the zygote's privileges (root inside bubblewrap). Returns False where
+    they are missing: the child then works in the zygote's /tmp, whose own size
+    limit (bubblewrap's ``--size``) still bounds it.
+    """
+    if not tmp_mb or os.geteuid() != 0:
+        return False
+    if _libc.unshare(_CLONE_NEWNS | _CLONE_NEWIPC) != 0:
+        return False
+    _libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
+    opts = f"size={tmp_mb}m,mode=0700" + (f",uid={owner},gid={owner}" if owner is not None else "")
+    if _libc.mount(b"tmpfs", workdir.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, opts.encode()) != 0:
+        return False
+    return True
 
 
 def _descendants(root: int) -> list[int]:
@@ -381,18 +532,21 @@ def _reap_all() -> None:
             return
 
 
-def zygote(control_fd: int, sandbox_uid: int = NOBODY) -> None:
+UID_SPAN = 10_000  # children of one zygote take uids uid_base+1 .. uid_base+UID_SPAN-1, then wrap
+
+
+def zygote(control_fd: int, uid_base: int = NOBODY) -> None:
     torch.set_num_threads(1)
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a child come back to us, to be killed
     # Warm the code paths every child uses, so forks start hot.
     a = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
     (a @ a).softmax(-1).tanh().sum().backward()
-    with _CountOps():
+    with _Counters("warm"):
         torch.ones(2) + 1
     wire.pack({"warm": True}, {"x": torch.zeros(1)})
     _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     ctl = socket.socket(fileno=control_fd)
-    drop_to = sandbox_uid if os.geteuid() == 0 else None
+    root = os.geteuid() == 0
     base = os.environ.get("SEQGRADE_SANDBOX_TMP", "/tmp")
     wire.send_frame(ctl, {"ok": True, "pid": os.getpid(), "uid": os.geteuid(), "torch": torch.__version__})
     child = None
@@ -401,11 +555,18 @@ def zygote(control_fd: int, sandbox_uid: int = NOBODY) -> None:
     while True:
         try:
             msg, fds = _recv_with_fds(ctl)
-        except (EOFError, OSError):
+        except (EOFError, OSError, wire.WireError):
             break
         op = msg.get("op")
         if op == "spawn":
+            # Nothing of an earlier child may outlive it: kill whatever is left before the next one starts.
+            leftovers = _kill_leftovers()
+            _remove_ipc()
             counter += 1
+            drop_to = None
+            if root:  # a uid no other submission of this zygote uses (nor any process still alive)
+                drop_to = uid_base + 1 + (counter - 1) % (UID_SPAN - 1)
+                leftovers += _kill_uid(drop_to)
             workdir = os.path.join(base, f"sub-{os.getpid()}-{counter}")
             os.mkdir(workdir, 0o700)
             pid = os.fork()
@@ -418,11 +579,12 @@ def zygote(control_fd: int, sandbox_uid: int = NOBODY) -> None:
             for fd in fds:
                 os.close(fd)
             child = pid
-            wire.send_frame(ctl, {"ok": True, "pid": pid})
+            wire.send_frame(ctl, {"ok": True, "pid": pid, "uid": drop_to, "leftovers": leftovers})
         elif op == "reap":
             status = _reap(child, kill=bool(msg.get("kill")), wait_s=float(msg.get("wait_s", 2.0)))
             status["leftovers"] = _kill_leftovers()
             _reap_all()
+            _remove_ipc()
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
             child, workdir = None, None
@@ -430,7 +592,53 @@ def zygote(control_fd: int, sandbox_uid: int = NOBODY) -> None:
         elif op == "ping":
             wire.send_frame(ctl, {"ok": True})
         else:
-            wire.send_frame(ctl, {"ok": False, "error": f"unknown zygote operation {op!r}"})
+            wire.send_frame(ctl, {"ok": False, "error": f"unknown zygote operation {str(op)[:40]!r}"})
+
+
+def _kill_uid(uid: int) -> int:
+    """Kill every process (in this sandbox) running as `uid`; how many there were."""
+    n = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as f:
+                line = next((l for l in f if l.startswith(b"Uid:")), b"")
+        except OSError:
+            continue
+        if line and int(line.split()[1]) == uid:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                n += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    if n:
+        _reap_all()
+    return n
+
+
+def _remove_ipc() -> None:
+    """Remove System V shared memory, semaphores and message queues a child left in this IPC namespace.
+
+    Each child normally has an IPC namespace of its own (`_private_workdir`);
+    this covers the sandboxes where it cannot.
+    """
+    calls = (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl"))
+    for kind, fn in calls:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 2:
+                continue
+            ipc_id = int(fields[1])
+            if kind == "sem":
+                _libc.semctl(ipc_id, 0, 0, None)  # IPC_RMID = 0
+            else:
+                getattr(_libc, fn)(ipc_id, 0, None)
 
 
 def _reap(pid: int | None, kill: bool, wait_s: float) -> dict:

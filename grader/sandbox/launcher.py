@@ -1,4 +1,4 @@
-"""How the zygote is started: inside bubblewrap when it can run, else bare with a warning.
+"""How the zygote is started: inside bubblewrap, or bare only when asked for by name.
 
 Inside bubblewrap the zygote sees the operating system read-only, Python and
 the virtual environment read-only, this folder (the harness) read-only, a
@@ -36,10 +36,11 @@ class Limits:
     mem_mb: int = 3072  # address space beyond what the forked zygote already maps
     nproc: int = 256  # processes and threads of the sandbox user, all children together
     fsize_mb: int = 64  # largest file a child may write
+    tmp_mb: int = 256  # its working folder (a tmpfs: memory), on top of mem_mb
 
     def as_dict(self) -> dict:
         return {"cpu_s": self.cpu_s, "mem_mb": self.mem_mb, "nproc": self.nproc,
-                "fsize_mb": self.fsize_mb}
+                "fsize_mb": self.fsize_mb, "tmp_mb": self.tmp_mb}
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Launched:
     control: socket.socket
 
 
-def launch(policy: str) -> Launched:
+def launch(policy: str, limits: "Limits | None" = None) -> Launched:
     """Start a zygote under `policy` ("bwrap" or "none") without waiting for it.
 
     Needs no torch in the caller: a command can start its sandbox first, so the
@@ -58,8 +59,9 @@ def launch(policy: str) -> Launched:
     """
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     fd = child.fileno()
+    limits = limits or Limits()
     if policy == "bwrap":
-        cmd = bwrap_command(sys.executable, fd)
+        cmd = bwrap_command(sys.executable, fd, tmp_mb=limits.tmp_mb)
         env = {"PATH": "/usr/bin:/bin"}
     else:
         cmd = bare_command(sys.executable, fd)
@@ -84,17 +86,21 @@ def _ancestors(path: Path) -> list[Path]:
     return [p for p in reversed(path.parents) if str(p) != "/"]
 
 
-# Children of a bubblewrap sandbox run as a uid of their own (no passwd entry needed), so
-# RLIMIT_NPROC, counted per uid, is not shared between the sandboxes of one machine.
+# Each child runs under a uid of its own (no passwd entry needed): no other submission, of this
+# sandbox or another, shares it, so no process of one student can signal, trace or share files
+# with another's, and RLIMIT_NPROC (counted per uid) is per submission. A sandbox takes the uids
+# uid_base+1 .. uid_base+9999 (the harness's UID_SPAN), reusing one only after checking that no
+# process of it is left.
 SANDBOX_UID_BASE = 1_900_000_000
-NOBODY = 65534
+UID_SPAN = 10_000
 
 
 def sandbox_uid() -> int:
-    return SANDBOX_UID_BASE + os.getpid() % 1_000_000
+    """The first uid of this process's sandbox (every uid below 2**32 - 1)."""
+    return SANDBOX_UID_BASE + (os.getpid() % 200_000) * UID_SPAN
 
 
-def bwrap_command(python: str, control_fd: int) -> list[str]:
+def bwrap_command(python: str, control_fd: int, tmp_mb: int = Limits.tmp_mb) -> list[str]:
     """The bubblewrap command line that starts the zygote."""
     prefix = Path(sys.prefix).resolve()  # the virtual environment
     base = Path(sys.base_prefix).resolve()  # the Python installation
@@ -107,7 +113,9 @@ def bwrap_command(python: str, control_fd: int) -> list[str]:
             cmd += ["--ro-bind", str(p), str(p)]
     # The private /tmp first: Python or the venv may live under /tmp (a CI checkout), and a
     # tmpfs mounted after their binds would hide them.
-    cmd += ["--ro-bind", "/etc", "/etc", "--tmpfs", "/tmp"]
+    # Its size bounds what a child may write when it cannot have a tmpfs of its own (the harness
+    # gives each child one of tmp_mb when it can).
+    cmd += ["--ro-bind", "/etc", "/etc", "--size", str((tmp_mb + 16) * 1024 * 1024), "--tmpfs", "/tmp"]
     made: set[Path] = {Path("/tmp")}
     for tree in (base, prefix):
         if str(tree).startswith("/usr/"):
@@ -137,7 +145,7 @@ def bwrap_command(python: str, control_fd: int) -> list[str]:
 
 
 def bare_command(python: str, control_fd: int) -> list[str]:
-    return [python, "-I", str(HARNESS_DIR / "harness.py"), str(control_fd), str(NOBODY)]
+    return [python, "-I", str(HARNESS_DIR / "harness.py"), str(control_fd), str(sandbox_uid())]
 
 
 def _bwrap_works() -> bool:
@@ -152,8 +160,14 @@ def _bwrap_works() -> bool:
 _BWRAP_OK: dict[str, bool] = {}
 
 
-def resolve_policy(policy: str) -> str:
-    """'bwrap' or 'none'; 'auto' picks bwrap when it is installed and works here."""
+def resolve_policy(policy: str, *, untrusted: bool = True) -> str:
+    """'bwrap' or 'none'.
+
+    Untrusted code (grading a class) runs without isolation only when asked for by name
+    (``none``): ``auto`` and ``bwrap`` then fail closed when bubblewrap cannot run. For
+    one's own code (``seqgrade check``, ``untrusted=False``), ``auto`` falls back to
+    ``none`` with a warning, so a student without bubblewrap can still check their work.
+    """
     if policy not in POLICIES:
         raise SandboxError(f"unknown sandbox policy {policy!r}; use one of {', '.join(POLICIES)}")
     if policy == "none":
@@ -163,18 +177,17 @@ def resolve_policy(policy: str) -> str:
         ok = _BWRAP_OK["ok"] = bool(bwrap_path()) and _bwrap_works()
     if ok:
         return "bwrap"
-    if policy == "bwrap":
+    if policy == "bwrap" or untrusted:
         raise SandboxError(
-            "bubblewrap (bwrap) is not installed or cannot create namespaces here. "
-            "Install it (`sudo apt-get install bubblewrap`, or `make system-deps`), "
-            "or pass --sandbox none to run submissions without isolation."
+            "bubblewrap (bwrap) is not installed or cannot create namespaces here, so student code "
+            "cannot be isolated. Install it (`sudo apt-get install bubblewrap`, or `make system-deps`; "
+            "see docs/security.md for what the kernel must allow). To grade without isolation anyway, "
+            "ask for it by name: --sandbox none (only for code you trust)."
         )
     warnings.warn(
-        "bubblewrap is not available: submissions run WITHOUT filesystem and network "
-        "isolation (only resource limits and a separate process apply). "
-        "Install bubblewrap (`make system-deps`) before grading untrusted code.",
+        "bubblewrap is not available: your code runs WITHOUT filesystem and network "
+        "isolation (only resource limits and a separate process apply).",
         SandboxWarning,
         stacklevel=2,
     )
     return "none"
-

@@ -50,7 +50,7 @@ def test_bundle_refuses_paths_outside_itself(name):
 @pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
 def test_split_module_keeps_every_statement(assignment_id):
     """Do the cells, run one after another, hold exactly the reference's code?"""
-    source = get_assignment(assignment_id).reference(CFG).read_text(encoding="utf-8")
+    source = get_assignment(assignment_id).reference.read_text(encoding="utf-8")
     chunks = split_module(source, assignment_id)
     joined = "\n\n".join(c.code for c in chunks)
     assert ast.dump(ast.parse(joined)) == ast.dump(ast.parse(source))
@@ -153,7 +153,7 @@ def _packed_checks(nb) -> list[KernelChecks]:
 
 def test_in_kernel_checks_give_the_reference_full_marks(a1):
     _, checks, nb = a1
-    ns = _namespace(get_assignment("a1_rnn").reference(CFG).read_text(encoding="utf-8"))
+    ns = _namespace(get_assignment("a1_rnn").reference.read_text(encoding="utf-8"))
     packs = _packed_checks(nb)
     assert len(packs) == 2  # public, hidden
     for c in checks:
@@ -163,7 +163,7 @@ def test_in_kernel_checks_give_the_reference_full_marks(a1):
 
 def test_in_kernel_checks_find_the_bug_and_say_it_in_one_line(a1):
     _, checks, nb = a1
-    source = get_assignment("a1_rnn").reference(CFG).read_text(encoding="utf-8")
+    source = get_assignment("a1_rnn").reference.read_text(encoding="utf-8")
     ns = _namespace(source.replace(RELU, "return torch.tanh(pre)"))
     hidden = next(p for p in _packed_checks(nb) if p.meta.get("reference"))
     outcome = hidden.run("test_rnncell_relu", ns)
@@ -177,7 +177,7 @@ def test_in_kernel_checks_keep_stderr_quiet(a1, capfd):
     """nbgrader scores a test cell 0 for any stderr: warnings and fd-2 writes must not get out."""
     import warnings
 
-    source = get_assignment("a1_rnn").reference(CFG).read_text(encoding="utf-8")
+    source = get_assignment("a1_rnn").reference.read_text(encoding="utf-8")
     noisy = source.replace(
         '        x, h, unbatched = _prepare_cell("RNNCell", input, hx, self.hidden_size)',
         '        import os, warnings; os.write(2, b"C-level noise\\n"); warnings.warn("python noise")\n'

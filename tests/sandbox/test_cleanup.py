@@ -77,15 +77,20 @@ def test_unsandboxed_cleanup_spares_unrelated_processes_of_the_same_uid():
         bystander.wait()
 
 
-def test_bwrap_children_run_as_the_sandbox_uid_of_their_worker():
-    """Children drop root for a uid of their own worker, so process limits are not shared."""
-    from grader.sandbox.launcher import sandbox_uid
+def test_bwrap_children_each_run_as_a_uid_of_their_own():
+    """Each child drops root for a uid no other submission uses: not the previous child's, not another worker's."""
+    from grader.sandbox.launcher import UID_SPAN, sandbox_uid
 
+    seen = []
     with Sandbox("bwrap") as sb:
-        p = sb.open("import os\ndef ids():\n    return os.getuid(), os.getgid(), os.geteuid()\n", "u")
-        uid, gid, euid = p.call("ids").value
-        p.close()
-    assert uid == euid == gid == sandbox_uid() != 0
+        for _ in range(3):
+            p = sb.open("import os\ndef ids():\n    return os.getuid(), os.getgid(), os.geteuid()\n", "u")
+            uid, gid, euid = p.call("ids").value
+            p.close()
+            assert uid == euid == gid != 0
+            seen.append(uid)
+    assert len(set(seen)) == 3
+    assert all(sandbox_uid() < u < sandbox_uid() + UID_SPAN for u in seen)
 
 
 def test_a_worker_in_another_process_gets_another_uid():

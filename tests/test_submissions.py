@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalog import get_assignment
-from grader.engine.submissions import discover, notebook_to_module
+from grader.submissions import discover, notebook_to_module
 from grader.errors import SubmissionsError
 
 A1 = get_assignment("a1_rnn")
@@ -230,37 +230,7 @@ def test_ids_differing_only_by_case_are_both_duplicates(tmp_path):
     assert jobs["bob"].source == CODE
 
 
-# -- submission time and content hash ----------------------------------------------
-
-def test_submission_time_is_the_file_mtime_by_default(tmp_path):
-    d = student(tmp_path, "alice", {"rnn.py": CODE})
-    os.utime(d / "rnn.py", (1_700_000_000, 1_700_000_000))
-    assert only(discover(tmp_path, A1)).submitted_at == "2023-11-14T22:13:20+00:00"
-
-
-@pytest.mark.parametrize("stamp,expected", [
-    ("2026-10-02 10:11:12.123456 UTC", "2026-10-02T10:11:12+00:00"),
-    ("2026-10-02 10:11:12.123456", "2026-10-02T10:11:12+00:00"),
-    ("2026-10-02 10:11:12", "2026-10-02T10:11:12+00:00"),
-    ("2026-10-02T12:11:12+02:00", "2026-10-02T10:11:12+00:00"),
-], ids=["nbgrader-utc", "nbgrader-naive", "no-fraction", "iso-with-offset"])
-def test_nbgrader_timestamp_file_gives_the_submission_time(tmp_path, stamp, expected):
-    d = student(tmp_path, "alice", {"rnn.py": CODE, "timestamp.txt": stamp + "\n"})
-    os.utime(d / "rnn.py", (1_700_000_000, 1_700_000_000))
-    assert only(discover(tmp_path, A1, submission_time="nbgrader")).submitted_at == expected
-
-
-def test_nbgrader_timestamp_is_ignored_in_mtime_mode(tmp_path):
-    d = student(tmp_path, "alice", {"rnn.py": CODE, "timestamp.txt": "2026-10-02 10:11:12.123456 UTC"})
-    os.utime(d / "rnn.py", (1_700_000_000, 1_700_000_000))
-    assert only(discover(tmp_path, A1, submission_time="mtime")).submitted_at == "2023-11-14T22:13:20+00:00"
-
-
-def test_unreadable_nbgrader_timestamp_falls_back_to_mtime(tmp_path):
-    d = student(tmp_path, "alice", {"rnn.py": CODE, "timestamp.txt": "yesterday, I think"})
-    os.utime(d / "rnn.py", (1_700_000_000, 1_700_000_000))
-    assert only(discover(tmp_path, A1, submission_time="nbgrader")).submitted_at == "2023-11-14T22:13:20+00:00"
-
+# -- content hash ----------------------------------------------
 
 def test_content_hash_changes_with_content_only(tmp_path):
     d = student(tmp_path, "alice", {"rnn.py": CODE})
