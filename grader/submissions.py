@@ -102,8 +102,8 @@ def read_regular_file(root: Path, parts: Iterable[str], *, max_bytes: int = MAX_
             if not stat.S_ISREG(st.st_mode):
                 raise Refusal(f"{shown} is {_kind(st.st_mode)}: submit a regular file", shown)
             if st.st_size > max_bytes:
-                raise Refusal(f"{shown} is {st.st_size // 1024} KiB, more than the {max_bytes // 1024} KiB a "
-                              "submission may have", shown)
+                raise Refusal(f"{shown} is larger than the {max_bytes // 1024} KiB a submission may have "
+                              f"({st.st_size // 1024} KiB)", shown)
             try:
                 ffd = os.open(part, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
             except OSError as exc:

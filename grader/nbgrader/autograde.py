@@ -212,9 +212,9 @@ def _read(sub: _Submission, submitted_root: Path, item_id: str, nb_name: str, db
         sub.error = f"cannot read {where}: {exc.strerror}"
         return
     try:
-        nb = nbformat.from_dict(parse_notebook(sub.raw.decode("utf-8"), where))
-        nbformat.validate(nb, relax_add_props=True)
-        nb = nbformat.convert(nb, 4)
+        text = sub.raw.decode("utf-8")
+        parse_notebook(text, where)  # size, nesting and structure first: nbformat trusts what it reads
+        nb = nbformat.reads(text, as_version=4)
         resources = {"nbgrader": {"notebook": nb_name, "assignment": item_id, "student": sub.student,
                                   "db_url": db_url}}
         nb, _ = OverwriteCells().preprocess(nb, resources)

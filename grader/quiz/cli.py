@@ -185,9 +185,12 @@ def render(quiz_file: str, students: tuple[str, ...], lang: str | None, out_dir:
               help="Language of the feedback (default: the course's first language).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every result as JSON to this file.")
+@click.option("--times", "times_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Submission times exported from your platform (CSV student,item,submitted_at) for the late "
+                   "policy, instead of course.yaml's submission_time.")
 @course_option
 def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str | None, json_out: Path | None,
-          course: Path | None) -> None:
+          times_file: Path | None, course: Path | None) -> None:
     """Grade a folder of answers files (<student_id>.yaml) into the gradebook.
 
     Each file maps question ids to answers. A file with problems (unknown ids,
@@ -213,8 +216,15 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
 
     answers = collect_answers(answers_dir)
     results = grade_class(q, answers, cfg.secret, _lang(cfg, lang))
-    with Gradebook(gradebook or cfg.gradebook) as gb:
-        record_quiz_results(answers, results, cfg, gb)
+    import warnings
+
+    from ..times import SubmissionClock
+
+    with Gradebook(gradebook or cfg.gradebook) as gb, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record_quiz_results(answers, results, cfg, gb, SubmissionClock(cfg, gb, times_file=times_file))
+    for w in caught:
+        click.secho(f"warning: {w.message}", fg="yellow", err=True)
     from .. import escape
 
     names = {r.student: escape.one_line(r.student, 40) for r in results}

@@ -57,6 +57,7 @@ def write_course(folder: Path, *, due: str = "2099-01-01T00:00:00+00:00", extra:
     cfg = folder / "course.yaml"
     cfg.write_text(
         f"name: test course\nroot: {root}\ngradebook: {folder / 'gradebook.db'}\nsecret: test-secret\n"
+        "assignments:\n  a1_rnn: {module: rnn, title: {en: RNNs, zh: 循环神经网络}}\n"
         f"due:\n  a1_rnn: {due}\n"
         "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n" + extra,
         encoding="utf-8")

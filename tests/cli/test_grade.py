@@ -10,48 +10,14 @@ from __future__ import annotations
 
 import time
 
-import jsonschema
 import pytest
+
+from grader.results_schema import validate
 
 from tests.cli._support import (MUTANT, REFERENCE, SYNTAX_ERROR, integrity, load_json, rows, seqgrade,
                                 write_class, write_course)
 
 CLASS = {"alice": REFERENCE, "bob": MUTANT, "carol": SYNTAX_ERROR, "dave": None}
-
-CHECK = {
-    "type": "object",
-    "required": ["name", "score", "max_score", "status", "visibility", "message"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1},
-        "score": {"type": "number", "minimum": 0},
-        "max_score": {"type": "number", "minimum": 0},
-        "status": {"enum": ["passed", "failed", "error", "timeout"]},
-        "visibility": {"enum": ["public", "hidden"]},
-        "message": {"type": "string"},
-    },
-}
-RESULTS_SCHEMA = {
-    "type": "object",
-    "required": ["assignment", "max_score", "submissions"],
-    "properties": {
-        "assignment": {"const": "a1_rnn"},
-        "max_score": {"type": "number", "exclusiveMinimum": 0},
-        "submissions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["student", "score", "max_score", "checks"],
-                "properties": {
-                    "student": {"type": "string"},
-                    "score": {"type": "number", "minimum": 0},
-                    "max_score": {"type": "number"},
-                    "checks": {"type": "array", "items": CHECK},
-                },
-            },
-        },
-    },
-}
-
 
 class Class:
     """A class folder, its course config and gradebook, and what each run left."""
@@ -104,7 +70,7 @@ def regraded(klass, changed):
 
 
 def by_student(data: dict) -> dict[str, dict]:
-    return {s["student"]: s for s in data["submissions"]}
+    return {s["student"]: s for s in data["results"]}
 
 
 # -- the first run ---------------------------------------------------------------------
@@ -116,7 +82,9 @@ def test_grade_exits_zero_for_a_class_with_bad_submissions(first):
 
 def test_json_follows_the_results_schema(first):
     _, data, _ = first
-    jsonschema.validate(data, RESULTS_SCHEMA)
+    validate(data)  # the repository's versioned schema, grader/schemas/results.schema.json
+    assert data["schema"] == "seqgrade-results/1" and data["kind"] == "run" and data["item"] == "a1_rnn"
+    assert data["isolation"] == "bwrap"
 
 
 def test_every_student_has_a_result(first):
@@ -164,7 +132,7 @@ def test_missing_file_is_graded_zero_with_the_reason(first):
 
 def test_no_late_penalty_before_the_due_date(first):
     _, data, _ = first
-    assert all(s["late_penalty"] == 0 for s in data["submissions"])
+    assert all(s["late_penalty"] == 0 for s in data["results"])
 
 
 def test_table_and_summary_on_stdout(first):
@@ -176,7 +144,7 @@ def test_table_and_summary_on_stdout(first):
 
 def test_gradebook_holds_the_same_scores_as_the_json(first):
     _, data, gb = first
-    for s in data["submissions"]:
+    for s in data["results"]:
         assert gb[s["student"]][2] == pytest.approx(s["raw_score"])
 
 
@@ -197,7 +165,7 @@ def test_second_run_grades_nothing(first, second):
 
 
 def test_second_run_reports_the_same_results(first, second):
-    assert second[1]["submissions"] == first[1]["submissions"]
+    assert second[1]["results"] == first[1]["results"]
 
 
 def test_changed_file_is_graded_again_and_only_it(second, changed):
@@ -218,7 +186,7 @@ def test_regrade_grades_everything_again(changed, regraded):
     assert "4 graded, 0 unchanged" in proc.stdout
     for student, row in gb.items():
         assert row[1] > changed[2][student][1], student
-    assert [s["score"] for s in data["submissions"]] == [s["score"] for s in changed[1]["submissions"]]
+    assert [s["score"] for s in data["results"]] == [s["score"] for s in changed[1]["results"]]
 
 
 def test_gradebook_is_sound_after_the_runs(klass, regraded):

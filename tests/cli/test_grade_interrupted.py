@@ -85,8 +85,8 @@ def test_next_run_after_kill_succeeds(killed_run):
 
 def test_next_run_after_kill_grades_everyone(killed_run):
     data = killed_run["json"]
-    assert len(data["submissions"]) == N_STUDENTS
-    assert all(s["score"] == s["max_score"] == data["max_score"] > 0 for s in data["submissions"])
+    assert len(data["results"]) == N_STUDENTS
+    assert all(s["score"] == s["max_score"] == data["max_score"] > 0 for s in data["results"])
     assert len(killed_run["after"]) == N_STUDENTS
 
 
@@ -164,19 +164,19 @@ def worker_killed(tmp_path_factory):
 
 
 def crashed(data) -> list[dict]:
-    return [s for s in data["submissions"] if "worker crashed" in s["error"]]
+    return [s for s in data["results"] if "worker crashed" in s["error"]]
 
 
 def test_grading_finishes_after_a_worker_is_killed(worker_killed):
     first, _, _ = worker_killed
     assert first["code"] == 0, first["stderr"]
-    assert len(first["json"]["submissions"]) == N_WORKER_CLASS
+    assert len(first["json"]["results"]) == N_WORKER_CLASS
 
 
 def test_killed_worker_costs_exactly_the_submission_it_was_grading(worker_killed):
     first, _, _ = worker_killed
     lost = crashed(first["json"])
-    assert len(lost) == 1, [s["error"] for s in first["json"]["submissions"]]
+    assert len(lost) == 1, [s["error"] for s in first["json"]["results"]]
     assert lost[0]["score"] == 0
     assert "the grading worker crashed while grading this submission" in lost[0]["error"]
 
@@ -184,7 +184,7 @@ def test_killed_worker_costs_exactly_the_submission_it_was_grading(worker_killed
 def test_every_other_submission_is_graded_in_full(worker_killed):
     first, _, _ = worker_killed
     data = first["json"]
-    others = [s for s in data["submissions"] if "worker crashed" not in s["error"]]
+    others = [s for s in data["results"] if "worker crashed" not in s["error"]]
     assert len(others) == N_WORKER_CLASS - 1
     assert all(s["score"] == s["max_score"] == data["max_score"] > 0 for s in others)
 

@@ -155,7 +155,7 @@ def test_rerun_from_the_cli_grades_only_what_changed(cluster_run, course, mixed,
     assert res.exit_code == 0, res.output + repr(res.exception)
     assert f"{len(mixed)} submission(s) unchanged since graded: kept" in res.output
     assert f"1 graded, {len(mixed)} unchanged; " in res.output
-    data = {s["student"]: s for s in json.loads(out_json.read_text())["submissions"]}
+    data = {s["student"]: s for s in json.loads(out_json.read_text())["results"]}
     assert data["newcomer"]["score"] == data["correct"]["score"] and not data["newcomer"]["error"]
 
 

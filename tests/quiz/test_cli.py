@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from grader.cli import cli
 from grader.errors import QuizError, UsageError
 from grader.gradebook import Gradebook
+from grader.results_schema import validate
 
 from .conftest import BANK_DIR, MALFORMED_DIR, REPO
 
@@ -97,7 +98,9 @@ def test_grade_records_the_example_class_into_the_gradebook(course, tmp_path):
     assert sorted(results) == ["alice", "bob", "carol", "dave"]
     assert results["dave"].error and results["dave"].checks == []
     assert results["carol"].error and len(results["carol"].checks) == 15
-    assert json.loads(out_json.read_text(encoding="utf-8"))[0]["student"] == "alice"
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    validate(doc)  # the one results schema
+    assert doc["item_kind"] == "quiz" and doc["results"][0]["student"] == "alice"
 
 
 def test_grade_uses_the_course_gradebook_by_default(course, tmp_path):
@@ -195,21 +198,52 @@ def test_default_secret_warns(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "no course secret is set" in r.stderr
 
 
-def test_late_answers_get_the_late_policy(tmp_path, monkeypatch):
-    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+def _late_quiz(tmp_path, extra: str = ""):
     cfg = tmp_path / "course.yaml"
     cfg.write_text(f"root: {REPO}\nsecret: s\ndue:\n  q2_gated: 2020-01-01T00:00:00+00:00\n"
-                   "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n", encoding="utf-8")
+                   "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n" + extra, encoding="utf-8")
     answers = tmp_path / "answers"
     answers.mkdir()
     (answers / "alice.yaml").write_text("forget_gate: c\ninput_gate: a\n", encoding="utf-8")
-    os.utime(answers / "alice.yaml", (1577923200, 1577923200))  # 2020-01-02T00:00:00Z: one day late
+    os.utime(answers / "alice.yaml", (1577923200, 1577923200))  # mtime 2020-01-02T00:00:00Z: one day late
+    return cfg, answers
+
+
+def test_a_backdated_or_late_mtime_decides_nothing_by_default(tmp_path, monkeypatch):
+    """The file's mtime is the student's to set: by default the late policy never reads it."""
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg, answers = _late_quiz(tmp_path)
     r = run("quiz", "grade", "q2_gated", str(answers), "--course", str(cfg), "--gradebook", str(tmp_path / "g.db"))
     assert r.exit_code == 0, r.output
     with Gradebook(tmp_path / "g.db") as gb:
         res = gb.result("q2_gated", "alice")
-    assert res.submitted_at == "2020-01-02T00:00:00+00:00"
+    assert res.submitted_at is None and res.late_penalty == 0  # first seen long after the due date: not provable
+    assert res.time_source.startswith("first_seen")
+
+
+def test_late_answers_from_the_platforms_times_get_the_late_policy(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg, answers = _late_quiz(tmp_path)
+    times = tmp_path / "times.csv"
+    times.write_text("student,item,submitted_at\nalice,q2_gated,2020-01-02T00:00:00+00:00\n", encoding="utf-8")
+    r = run("quiz", "grade", "q2_gated", str(answers), "--course", str(cfg), "--gradebook", str(tmp_path / "g.db"),
+            "--times", str(times))
+    assert r.exit_code == 0, r.output
+    with Gradebook(tmp_path / "g.db") as gb:
+        res = gb.result("q2_gated", "alice")
+    assert res.submitted_at == "2020-01-02T00:00:00+00:00" and res.time_source == "times_file"
     assert res.late_penalty == pytest.approx(0.1) and res.score == pytest.approx(1.8)
+
+
+def test_mtime_only_when_asked_for_and_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
+    cfg, answers = _late_quiz(tmp_path, "submission_time: mtime\n")
+    r = run("quiz", "grade", "q2_gated", str(answers), "--course", str(cfg), "--gradebook", str(tmp_path / "g.db"))
+    assert r.exit_code == 0, r.output
+    assert "backdate" in r.output  # the warning says why this is unsafe
+    with Gradebook(tmp_path / "g.db") as gb:
+        res = gb.result("q2_gated", "alice")
+    assert res.time_source == "mtime (student-controlled)" and res.late_penalty == pytest.approx(0.1)
 
 
 def test_validate_accepts_a_folder(course):
