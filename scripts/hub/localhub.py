@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -45,6 +46,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -85,11 +87,13 @@ class Instance:
     assignment: str = ASSIGNMENT
     quiz: str = QUIZ
     checks: list[str] = field(default_factory=list)  # `seqgrade nbgrader init --checks` patterns
+    due: str = ""  # the due date of the assignment and the quiz on this hub (ISO 8601, UTC)
     owner_pid: int = 0  # a process whose end makes this instance stale (the browser test's pytest)
     created_users: list[str] = field(default_factory=list)
     hub_pid: int = 0
     hub_started: float = 0.0  # the hub process's start time (seconds since boot), against PID reuse
     state: str = "starting"  # starting | running
+    timings: dict[str, float] = field(default_factory=dict)  # seconds each step of `start` took
 
     # -- paths
     @property
@@ -335,14 +339,37 @@ def render_role_configs(inst: Instance) -> dict[str, str]:
     }
 
 
+def _grader_digest() -> str:
+    """A digest of this checkout's grader package and pyproject.toml (what `_install_grader` installs)."""
+    h = hashlib.sha256()
+    files = [REPO / "pyproject.toml", *sorted(p for p in (REPO / "grader").rglob("*")
+                                             if p.is_file() and "__pycache__" not in p.parts)]
+    for path in files:
+        h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def _install_grader(inst: Instance) -> None:
-    """This checkout's seqgrade (the grader package only) into the hub's environment, as students get it."""
+    """This checkout's seqgrade (the grader package only) into the hub's environment, as students get it;
+    nothing to do when the installed one was built from the same files."""
+    import fcntl
+
+    stamp = Path(inst.venv) / ".grader-digest"
+    digest = _grader_digest()
+    with open(Path(inst.venv) / ".grader-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two hubs of one checkout starting at once install one at a time
+        if not (stamp.is_file() and stamp.read_text().strip() == digest):
+            _build_and_install(inst, stamp, digest)
+
+
+def _build_and_install(inst: Instance, stamp: Path, digest: str) -> None:
     with tempfile.TemporaryDirectory(prefix="seqgrade-hub-build-") as tmp:
         for part in ("pyproject.toml", "README.md"):
             shutil.copy2(REPO / part, tmp)
         shutil.copytree(REPO / "grader", Path(tmp) / "grader",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         _run([f"{inst.venv}/bin/python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", tmp])
+    stamp.write_text(digest + "\n")
 
 
 def _copy_course(inst: Instance) -> Path:
@@ -362,10 +389,34 @@ def _copy_course(inst: Instance) -> Path:
     return dest
 
 
+def set_due_dates(course_yaml: Path, assignment: str, quiz: str, when: str) -> None:
+    """Make `assignment` (its own ``due:``) and `quiz` (in the top-level ``due:`` mapping) due at `when`,
+    editing the lines in place so the file keeps its comments."""
+    text = course_yaml.read_text(encoding="utf-8")
+    block = re.compile(rf"(^  {re.escape(assignment)}:[ \t]*\n(?:(?:    .*)?\n)*?    due:[ \t]*)(\S+)", re.M)
+    text, n = block.subn(lambda m: m.group(1) + when, text, count=1)
+    if n != 1:
+        raise HubError(f"{course_yaml}: no `due:` line under assignments: {assignment}: to set the demo's due date")
+    if re.search(r"^due:[ \t]*\{\}[ \t]*$", text, re.M):
+        text = re.sub(r"^due:[ \t]*\{\}[ \t]*$", f"due:\n  {quiz}: {when}", text, count=1, flags=re.M)
+    elif re.search(r"^due:[ \t]*$", text, re.M):
+        text = re.sub(rf"^  {re.escape(quiz)}:.*\n", "", text, flags=re.M)
+        text = re.sub(r"^due:[ \t]*$", f"due:\n  {quiz}: {when}", text, count=1, flags=re.M)
+    else:
+        raise HubError(f"{course_yaml}: no top-level `due:` mapping to set the quiz's due date in")
+    course_yaml.write_text(text, encoding="utf-8")
+
+
 def build_course(inst: Instance) -> None:
     """As the instructor: `seqgrade nbgrader init`, then generate and release the assignment and the quiz."""
     clone = _copy_course(inst)
     home = inst.home(inst.instructor)
+    course_yaml = clone / "course" / "course.yaml"
+    set_due_dates(course_yaml, inst.assignment, inst.quiz, inst.due)
+    shown = run_as(inst, inst.instructor, [f"{inst.venv}/bin/python", "-c", DUE_CHECK, course_yaml,
+                                           inst.assignment, inst.quiz], home).split()
+    if shown != [inst.due, inst.due]:
+        raise HubError(f"{course_yaml}: the demo's due dates did not take (seqgrade reads {shown}, not {inst.due})")
     if inst.course_dir.exists():
         shutil.rmtree(inst.course_dir)
     init = ["seqgrade", "nbgrader", "init", inst.course_dir, "--course", clone / "course" / "course.yaml",
@@ -377,6 +428,12 @@ def build_course(inst: Instance) -> None:
     for item in (inst.assignment, inst.quiz):
         run_as(inst, inst.instructor, ["nbgrader", "generate_assignment", item], inst.course_dir)
         run_as(inst, inst.instructor, ["nbgrader", "release_assignment", item], inst.course_dir)
+
+
+DUE_CHECK = """import sys
+from grader.config import load_config
+cfg = load_config(sys.argv[1])
+print(*(cfg.due_date(i).isoformat() for i in sys.argv[2:]))"""
 
 
 def _write_role_configs(inst: Instance) -> None:
@@ -431,7 +488,7 @@ def running(inst: Instance) -> bool:
 
 
 def start(name: str, port: int, prefix: str, students: list[str], checks: list[str], owner_pid: int,
-          hub_port: int = 0, proxy_api_port: int = 0) -> Instance:
+          hub_port: int = 0, proxy_api_port: int = 0, due_days: float = 7) -> Instance:
     """Start instance `name` (see the module doc); a running one is returned as it is."""
     if os.geteuid() != 0:
         raise HubError("make hub needs root: it creates Unix users for the instructor and the students")
@@ -456,17 +513,22 @@ def start(name: str, port: int, prefix: str, students: list[str], checks: list[s
     inst = Instance(name=name, dir=str(path), port=port, hub_port=hub_port or free_port(),
                     proxy_api_port=proxy_api_port or free_port(), instructor=f"{prefix}instructor",
                     students=[f"{prefix}{s}" for s in students], password=secrets.token_urlsafe(9),
-                    venv=str(venv), repo=str(REPO), checks=list(checks), owner_pid=owner_pid)
+                    venv=str(venv), repo=str(REPO), checks=list(checks), owner_pid=owner_pid,
+                    due=(datetime.now(timezone.utc) + timedelta(days=due_days)).replace(second=0, microsecond=0)
+                    .isoformat())
     inst.save()
     try:
         inst.exchange.mkdir()
         os.chmod(inst.exchange, 0o777)  # nbgrader: everyone writes the exchange (inbound is write-only)
-        for user in inst.users:
-            ensure_user(inst, user)
-        _write_role_configs(inst)
-        _install_grader(inst)
-        build_course(inst)
-        start_hub(inst)
+        steps = [("users", lambda: [ensure_user(inst, user) for user in inst.users]),
+                 ("settings", lambda: _write_role_configs(inst)),
+                 ("seqgrade", lambda: _install_grader(inst)),
+                 ("course", lambda: build_course(inst)),
+                 ("hub", lambda: start_hub(inst))]
+        for what, step in steps:
+            t0 = time.monotonic()
+            step()
+            inst.timings[what] = round(time.monotonic() - t0, 1)
         inst.state = "running"
         inst.save()
     except BaseException:
@@ -540,7 +602,8 @@ JupyterHub with the course is running at {inst.url}
   log in as    {inst.instructor:<22} the instructor: Nbgrader > Formgrader (course folder ~/course)
                {students:<22} students: Nbgrader > Assignment List
   password     {inst.password:<22} the same for every user (a demo login on 127.0.0.1 only)
-  released     {inst.assignment} (assignment), {inst.quiz} (quiz)
+  released     {inst.assignment} (assignment), {inst.quiz} (quiz), due {inst.due}
+               (this demo's date, in the instructor's ~/seqgrade/course/course.yaml)
   grade        as {inst.instructor}, in a terminal of the hub: cd ~/course && nbgrader collect {inst.assignment}
                && seqgrade nbgrader autograde {inst.assignment}
   log          {inst.log}
@@ -559,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
     p_start.add_argument("--students", default="alice,bob", help="comma-separated student names")
     p_start.add_argument("--checks", action="append", default=[], metavar="PATTERN",
                          help="only these checks in the assignment's notebook (seqgrade nbgrader init --checks)")
+    p_start.add_argument("--due-days", type=float, default=7,
+                         help="the assignment and the quiz are due this many days after the start")
     p_start.add_argument("--owner-pid", type=int, default=0, help="a process whose end makes this instance stale")
     p_start.add_argument("--json", action="store_true", help="print the instance as JSON")
     p_stop = sub.add_parser("stop", help="stop a hub and remove what it made")
@@ -577,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             already = Instance.load(args.name)
             inst = start(args.name, args.port, args.prefix, students, args.checks, args.owner_pid,
-                         args.hub_port, args.proxy_api_port)
+                         args.hub_port, args.proxy_api_port, args.due_days)
             if args.json:
                 print(json.dumps(dataclasses.asdict(inst)))
             else:

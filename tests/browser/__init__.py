@@ -193,8 +193,11 @@ class Browser:
     def __init__(self, folder: Path, width: int = 1400, height: int = 900):
         self.folder = Path(folder)
         self.shots: list[Path] = []
+        self.t0 = time.monotonic()
+        self.times: list[float] = []  # seconds from the start to each screenshot
         self.size = (width, height)
         self.driver = self._start()
+        self.sessions: dict[str, object] = {}  # name -> driver, for `switch`
 
     def _start(self):
         from selenium import webdriver
@@ -213,10 +216,16 @@ class Browser:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE})
         return driver
 
-    def restart(self) -> None:
-        """A new browser (no cookies, no storage), e.g. for the next user; the screenshots go on numbering."""
-        self.close()
-        self.driver = self._start()
+    def switch(self, name: str) -> bool:
+        """Use the browser window named `name` (one per person: its own cookies and storage), starting it
+        the first time; the screenshots go on numbering. Returns whether it is new."""
+        if not self.sessions:
+            self.sessions[""] = self.driver
+        new = name not in self.sessions
+        if new:
+            self.sessions[name] = self._start()
+        self.driver = self.sessions[name]
+        return new
 
     def shot(self, name: str) -> Path:
         """Save a screenshot `NN-name.png` (numbered in the order taken)."""
@@ -225,12 +234,27 @@ class Browser:
         path = self.folder / f"{len(self.shots) + 1:02d}-{safe}.png"
         self.driver.save_screenshot(str(path))
         self.shots.append(path)
+        self.times.append(time.monotonic() - self.t0)
+        return path
+
+    def write_timeline(self) -> Path:
+        """`timeline.txt` beside the screenshots: when each was taken (seconds from the start)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "timeline.txt"
+        lines, before = [], 0.0
+        for shot, t in zip(self.shots, self.times):
+            lines.append(f"{t:7.1f} s  (+{t - before:5.1f})  {shot.name}")
+            before = t
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
     def wait(self, timeout: float = 60):
+        """Selenium's wait; an element the page redraws meanwhile (stale) counts as not there yet."""
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.2)
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
     def until(self, condition, timeout: float = 60, what: str = ""):
         """Wait for `condition(driver)`; on a timeout, the message says what was awaited and where."""
@@ -243,10 +267,11 @@ class Browser:
             raise AssertionError(f"waited {timeout:.0f} s for {what or condition} at {self.driver.current_url}") from None
 
     def close(self) -> None:
-        try:
-            self.driver.quit()
-        except Exception:  # a browser that already died: nothing left to stop
-            pass
+        for driver in {id(d): d for d in [self.driver, *self.sessions.values()]}.values():
+            try:
+                driver.quit()
+            except Exception:  # a browser that already died: nothing left to stop
+                pass
 
 
 def fresh_folder(name: str) -> Path:

@@ -17,3 +17,5 @@ def browser(request):
     b = Browser(fresh_folder(request.node.name))
     yield b
     b.close()
+    if b.shots:
+        b.write_timeline()

@@ -40,30 +40,41 @@ class Lab:
         self.b.until(lambda d: d.current_url.startswith(f"{self.base}/lab"), SPAWN, f"{self.user}'s JupyterLab")
         self.lab_ready()
 
+    def click(self, xpath: str, timeout: float, what: str) -> None:
+        """Click the element at `xpath` once it is clickable (again if the page redraws it meanwhile)."""
+        def clicked(d) -> bool:
+            try:
+                found = [e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed() and e.is_enabled()]
+                if not found:
+                    return False
+                found[0].click()
+                return True
+            except (StaleElementReferenceException, WebDriverException):
+                return False
+
+        self.b.until(clicked, timeout, what)
+
     def lab_ready(self) -> None:
         self.b.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#jp-main-dock-panel")), SPAWN, "JupyterLab")
         self.b.until(lambda d: d.find_elements(By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel')]"
                                                           "[text()='Nbgrader']"), SPAWN, "nbgrader's menu")
 
     def menu(self, top: str, item: str) -> None:
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, f"//div[contains(@class,'lm-MenuBar-itemLabel')][text()={xp(top)}]")), 30, top).click()
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, f"//div[contains(@class,'lm-Menu-itemLabel')][text()={xp(item)}]")), 30, item).click()
+        self.click(f"//div[contains(@class,'lm-MenuBar-itemLabel')][text()={xp(top)}]", 30, top)
+        self.click(f"//div[contains(@class,'lm-Menu-itemLabel')][text()={xp(item)}]", 30, item)
 
     def menu_items(self, top: str) -> list[str]:
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, f"//div[contains(@class,'lm-MenuBar-itemLabel')][text()={xp(top)}]")), 30, top).click()
+        self.click(f"//div[contains(@class,'lm-MenuBar-itemLabel')][text()={xp(top)}]", 30, top)
         items = [e.text for e in self.d.find_elements(By.CSS_SELECTOR, ".lm-Menu .lm-Menu-itemLabel") if e.text]
         ActionChains(self.d).send_keys(Keys.ESCAPE).perform()
         return items
 
     # -- nbgrader's Assignments tab
     def assignments(self) -> None:
-        tabs = self.d.find_elements(By.XPATH, "//li[contains(@class,'lm-TabBar-tab')][.//div[text()='Assignments']]")
-        if tabs:
-            tabs[0].click()
-            self.d.find_element(By.ID, "refresh_assignments_list").click()
+        tab = "//li[contains(@class,'lm-TabBar-tab')][.//div[text()='Assignments']]"
+        if self.d.find_elements(By.XPATH, tab):
+            self.click(tab, 30, "the Assignments tab")
+            self.click("//button[@id='refresh_assignments_list']", 30, "the Assignments tab's refresh button")
         else:
             self.menu("Nbgrader", "Assignment List")
         self.b.until(EC.visibility_of_element_located((By.ID, "released_assignments_list")), 60, "the Assignments tab")
@@ -75,19 +86,16 @@ class Lab:
                 f"[.//*[self::span or self::a][normalize-space(text())={xp(item)}]]")
 
     def fetch(self, item: str) -> None:
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, self._row("released_assignments_list", item) + "//button[text()='Fetch']")), 60,
-            f"{item}'s Fetch button").click()
+        self.click(self._row("released_assignments_list", item) + "//button[text()='Fetch']", 60,
+                   f"{item}'s Fetch button")
         self.b.until(EC.presence_of_element_located((By.XPATH, self._row("fetched_assignments_list", item))), 120,
                      f"{item} among the downloaded assignments")
 
     def open_notebook(self, item: str, notebook: str, cells: int) -> None:
         """Open `notebook` of the fetched `item` from the Assignments tab; wait for its `cells` cells."""
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, self._row("fetched_assignments_list", item) + "//a[contains(@class,'assignment-notebooks-link')]")),
-            60, f"{item}'s notebooks").click()
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, f"//div[contains(@id,{xp('-' + item)})]//a[text()={xp(notebook)}]")), 60, notebook).click()
+        self.click(self._row("fetched_assignments_list", item) + "//a[contains(@class,'assignment-notebooks-link')]",
+                   60, f"{item}'s notebooks")
+        self.click(f"//div[contains(@id,{xp('-' + item)})]//a[text()={xp(notebook)}]", 60, notebook)
         self.b.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell"))
                      == cells, 120, f"{notebook}'s {cells} cells")
         self.b.until(lambda d: d.find_elements(By.XPATH, "//*[contains(@class,'jp-NotebookPanel-toolbar')]"
@@ -169,21 +177,18 @@ class Lab:
 
     def submit(self, item: str) -> str:
         self.assignments()
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, self._row("fetched_assignments_list", item) + "//button[text()='Submit']")), 60,
-            f"{item}'s Submit button").click()
+        self.click(self._row("fetched_assignments_list", item) + "//button[text()='Submit']", 60,
+                   f"{item}'s Submit button")
         row = self.b.until(EC.presence_of_element_located((By.XPATH, self._row("submitted_assignments_list", item))),
                            120, f"{item} among the submitted assignments")
         return row.text
 
     def fetch_feedback(self, item: str) -> None:
         self.assignments()
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, self._row("submitted_assignments_list", item) + "//button[text()='Fetch Feedback']")), 60,
-            f"{item}'s Fetch Feedback button").click()
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, self._row("submitted_assignments_list", item) + "//a[contains(., 'view feedback')]")), 120,
-            f"{item}'s feedback link").click()
+        self.click(self._row("submitted_assignments_list", item) + "//button[text()='Fetch Feedback']", 60,
+                   f"{item}'s Fetch Feedback button")
+        self.click(self._row("submitted_assignments_list", item) + "//a[contains(., 'view feedback')]", 120,
+                   f"{item}'s feedback link")
         self.b.until(lambda d: d.find_elements(
             By.XPATH, "//li[contains(@class,'jp-DirListing-item')][.//span[contains(., '.html')]]"), 60,
             "the feedback folder in the file browser")
@@ -197,8 +202,7 @@ class Lab:
             self.d.get(f"{self.base}/lab")
             self.lab_ready()
         self.menu("File", "New")
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, "//div[contains(@class,'lm-Menu-itemLabel')][text()='Terminal']")), 30, "New > Terminal").click()
+        self.click("//div[contains(@class,'lm-Menu-itemLabel')][text()='Terminal']", 30, "New > Terminal")
         area = self.b.until(EC.presence_of_element_located(
             (By.CSS_SELECTOR, ".jp-Terminal:not(.lm-mod-hidden) .xterm-helper-textarea")), 60, "the terminal")
         self.b.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".jp-Terminal:not(.lm-mod-hidden) .xterm-screen"),
@@ -212,7 +216,7 @@ class Formgrader:
     """The instructor's formgrader (nbgrader's pages at /user/<instructor>/formgrader)."""
 
     def __init__(self, lab: Lab):
-        self.lab, self.b, self.d = lab, lab.b, lab.d
+        self.lab, self.b, self.d, self.click = lab, lab.b, lab.d, lab.click
         self.base = f"{lab.base}/formgrader"
 
     def manage_assignments(self) -> None:
@@ -222,13 +226,11 @@ class Formgrader:
     def _act(self, item: str, column: str, what: str) -> str:
         """Click `column`'s link in `item`'s row of Manage Assignments; the success dialog's text."""
         self.manage_assignments()
-        self.b.until(EC.element_to_be_clickable(
-            (By.XPATH, f"//tr[.//td[contains(@class,'name')]//a[text()={xp(item)}]]//td[contains(@class,{xp(column)})]//a")),
-            60, f"{what} {item}").click()
-        self.b.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#success-modal.in, #error-modal.in"), 300,
-                     f"{what} {item} to finish")
-        dialog = self.d.find_element(By.CSS_SELECTOR, "#success-modal.in, #error-modal.in")
-        text = dialog.text
+        self.click(f"//tr[.//td[contains(@class,'name')]//a[text()={xp(item)}]]"
+                   f"//td[contains(@class,{xp(column)})]//a", 60, f"{what} {item}")
+        dialog = self.b.until(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "#success-modal, #error-modal")
+                                              if e.is_displayed()), None), 300, f"{what} {item} to finish")
+        text = dialog.get_attribute("textContent")
         assert dialog.get_attribute("id") == "success-modal", f"formgrader could not {what} {item}:\n{text}"
         return text
 
@@ -283,20 +285,18 @@ class Formgrader:
             return out;""")
 
     def grade_by_hand(self, grade_id: str, score: float, comment: str | None = None) -> None:
-        """Type a score (and a comment) into cell `grade_id`'s boxes, as a grader does, and wait until saved."""
+        """Type a score into cell `grade_id`'s box (and a comment into its comment box), as a grader does;
+        formgrader saves each when the box loses focus."""
         box = self.d.find_element(By.CSS_SELECTOR, f"input.score#{grade_id}")
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
         box.click()
         box.send_keys(Keys.CONTROL, "a")
         box.send_keys(f"{score:g}", Keys.TAB)
-        cell = box.find_element(By.XPATH, "./ancestor::div[contains(@class,'nbgrader_cell')]")
-        self.b.until(lambda d: cell.find_elements(By.CSS_SELECTOR, ".score-saved") and
-                     all(e.is_displayed() for e in cell.find_elements(By.CSS_SELECTOR, ".score-saved")), 60,
-                     f"{grade_id}'s score to be saved")
         if comment is not None:
-            area = cell.find_elements(By.CSS_SELECTOR, "textarea.comment")
-            if area:
-                area[0].send_keys(comment, Keys.TAB)
+            area = self.d.find_element(By.XPATH, f"//input[@id={xp(grade_id)}]/ancestor::div[contains(@class,'cell')]"
+                                                 "//textarea[contains(@class,'comment')]")
+            area.click()
+            area.send_keys(comment, Keys.TAB)
 
 
 def _lines(text: str) -> str:

@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from grader.nbgrader.cells import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
-from tests.browser import FAILS_AT_IMPORT, HOSTILE, assert_shown_as_text, no_script_ran, visible_text
+from tests.browser import FAILS_AT_IMPORT, HOSTILE, assert_shown_as_text, no_script_ran, visible_text, wait_for
 
 from .pages import Formgrader, Lab, score_of
 
@@ -59,8 +59,10 @@ def hostile(grade_id: str, code: str) -> str:
     return code + "\n\n\n" + FAILS_AT_IMPORT if grade_id.endswith("rnn_backward") else code
 
 
-def hidden_test_lines(source_nb) -> list[str]:
-    """The code lines of every hidden test region of the instructor's notebook (feedback must show none)."""
+def hidden_test_lines(source_nb, released_nb) -> list[str]:
+    """The code lines of the hidden test regions of the instructor's notebook that students never got
+    (feedback must show none of them)."""
+    given = {line.strip() for cell in released_nb.cells for line in cell.source.splitlines()}
     lines = []
     for cell in source_nb.cells:
         inside = False
@@ -69,7 +71,7 @@ def hidden_test_lines(source_nb) -> list[str]:
                 inside = True
             elif line.strip() == END_HIDDEN:
                 inside = False
-            elif inside and len(line.strip()) > 12:
+            elif inside and len(line.strip()) > 12 and line.strip() not in given:
                 lines.append(line.strip())
     assert lines, "the source notebook has no hidden tests"
     return lines
@@ -92,14 +94,22 @@ def test_course_on_jupyterhub(hub, browser):
                     if c.metadata.get("nbgrader", {}).get("solution")}
     full = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in source.cells
             if c.metadata.get("nbgrader", {}).get("grade")}
-    hidden = hidden_test_lines(source)
+    hidden = hidden_test_lines(source, nbformat.read(course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                                                     as_version=4))
     alice, bob, mallory = hub.user("alice"), hub.user("bob"), hub.user("mallory")
 
     # ---------------------------------------------------------------- 1. students fetch, answer, validate, submit
+    labs: dict[str, Lab] = {}
+
+    def log_in(user: str) -> Lab:
+        """`user`'s own browser window, logged in to the hub (the first time) and showing JupyterLab."""
+        if b.switch(user):
+            labs[user] = Lab(b, url, user, inst.password)
+            labs[user].login()
+        return labs[user]
+
     def student_submits(user: str, write, validate: str | None, extra_markdown: str | None = None) -> None:
-        b.restart()
-        lab = Lab(b, url, user, inst.password)
-        lab.login()
+        lab = log_in(user)
         assert lab.menu_items("Nbgrader") == ["Assignment List"], "a student sees more than the Assignments tab"
         b.shot(f"{user}-lab")
         lab.assignments()
@@ -150,9 +160,7 @@ def test_course_on_jupyterhub(hub, browser):
     student_submits(mallory, hostile, None, extra_markdown=f"My notes {HOSTILE}")
 
     # ---------------------------------------------------------------- 2. the instructor grades
-    b.restart()
-    lab = Lab(b, url, inst.instructor, inst.password)
-    lab.login()
+    lab = log_in(inst.instructor)
     assert {"Assignment List", "Course List", "Formgrader"} <= set(lab.menu_items("Nbgrader"))
     b.shot("instructor-lab")
     fg = Formgrader(lab)
@@ -168,6 +176,7 @@ def test_course_on_jupyterhub(hub, browser):
     b.shot("instructor-terminal-autograde")
     log = (home / "autograde.log").read_text(errors="replace")
     assert rc == 0, f"seqgrade nbgrader autograde failed ({rc}):\n{log[-4000:]}"
+    assert "not a readable notebook" not in log, log[-4000:]
     hub.watch()
 
     # student ids in the gradebook are the hub's user names
@@ -207,22 +216,29 @@ def test_course_on_jupyterhub(hub, browser):
     no_script_ran(b.driver, "formgrader, mallory's submission")
     assert_shown_as_text(b.driver)
 
-    # one answer graded by hand: the quiz's free-response answer (a manually graded task cell). Until the
-    # quiz has one (the `free` question type), the instructor overrides an autograded question's score.
+    # one answer graded by hand: the quiz's free-response answer (a manually graded task cell), half its
+    # points, with a comment. Until the quiz has one (the `free` question type), the instructor overrides
+    # the score of an autograded question instead.
     quiz_scores = fg.submissions(quiz, quiz)
     fg.open_submission(quiz_scores[alice][1])
-    tasks = [c.metadata["nbgrader"]["grade_id"] for c in quiz_source.cells
-             if c.metadata.get("nbgrader", {}).get("task")]
-    by_hand = tasks[0] if tasks else next(c.metadata["nbgrader"]["grade_id"] for c in quiz_source.cells
-                                          if c.metadata.get("nbgrader", {}).get("grade")
-                                          and c.metadata["nbgrader"].get("points", 0) > 0)
+    tasks = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in quiz_source.cells
+             if c.metadata.get("nbgrader", {}).get("task")}
+    graded = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in quiz_source.cells
+              if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("points", 0) > 0}
+    by_hand, points = next(iter(tasks.items())) if tasks else next(iter(graded.items()))
+    comment = "Graded by hand in the browser test." if tasks else None
     if tasks:
         assert FREE_ANSWER in visible_text(b.driver), "alice's free-text answer is not in formgrader"
-    fg.grade_by_hand(by_hand, 1, comment="Graded by hand in the browser test.")
+    fg.grade_by_hand(by_hand, points / 2, comment)
+
+    def recorded() -> bool:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "seqgrade") as gb:
+            grade = gb.find_grade(by_hand, quiz, quiz, alice)
+            comments = [c.manual_comment for c in gb.find_submission_notebook(quiz, quiz, alice).comments]
+            return grade.manual_score == points / 2 and (comment is None or comment in comments)
+
+    wait_for(recorded, 60, f"formgrader to save {by_hand}'s score graded by hand")
     b.shot("formgrader-quiz-graded-by-hand")
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "seqgrade") as gb:
-        grade = gb.find_grade(by_hand, quiz, quiz, alice)
-        assert grade.manual_score == 1
 
     for item in (ASSIGNMENT, quiz):
         fg.generate_feedback(item)
@@ -235,9 +251,10 @@ def test_course_on_jupyterhub(hub, browser):
 
     # ---------------------------------------------------------------- 3. students read their feedback
     def read_feedback(user: str, item: str, notebook: str) -> str:
-        b.restart()
-        lab = Lab(b, url, user, inst.password)
-        lab.login()
+        lab = log_in(user)
+        if not b.driver.current_url.startswith(f"{lab.base}/lab"):
+            b.driver.get(f"{lab.base}/lab")
+            lab.lab_ready()
         lab.fetch_feedback(item)
         b.shot(f"{user}-feedback-fetched-{item}")
         pages = sorted((hub.home(user) / item / "feedback").glob(f"*/{notebook}.html"))
@@ -254,11 +271,14 @@ def test_course_on_jupyterhub(hub, browser):
         return text
 
     text = read_feedback(bob, ASSIGNMENT, NOTEBOOK)
+    assert f"Score: {sum(cells[bob].values()):.1f} / {total:.1f}" in text
     assert "test_rnn_relu" in text and "honour the nonlinearity argument" in text
     assert re.search(r"test_rnn_values: passed", text)
     text = read_feedback(alice, ASSIGNMENT, NOTEBOOK)
-    assert f"{total:g} / {total:g}" in text or f"{total:g}/{total:g}" in text.replace(" ", "")
+    assert f"Score: {total:.1f} / {total:.1f}" in text
     text = read_feedback(alice, quiz, quiz)
-    assert "Graded by hand in the browser test." in text or not tasks
+    assert re.search(rf"{re.escape(by_hand)}.*\(Score: {points / 2:.1f} / {points:.1f}\)", text) or \
+        f"(Score: {points / 2:.1f} / {points:.1f})" in text, "the score graded by hand is not in alice's feedback"
+    assert comment is None or comment in text
     text = read_feedback(mallory, ASSIGNMENT, NOTEBOOK)
     assert_shown_as_text(b.driver)
