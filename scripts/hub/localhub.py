@@ -610,7 +610,8 @@ JupyterHub with the course is running at {inst.url}
   stop         make hub-stop   (stops the hub and every server, removes the users and {inst.path})"""
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line: start, stop, status, sweep, root."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p_start = sub.add_parser("start", help="start a hub (or describe the running one)")
@@ -633,7 +634,11 @@ def main(argv: list[str] | None = None) -> int:
     p_status.add_argument("--json", action="store_true")
     sub.add_parser("sweep", help="stop browser-test hubs whose test process is gone")
     sub.add_parser("root", help="print where setup-hub.sh installs the hub's environment")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         if args.cmd == "root":
             print(env_root())

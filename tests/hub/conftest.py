@@ -85,9 +85,10 @@ def hub():
         pytest.skip(reason)
     _localhub("sweep")  # the hubs of test runs that were killed
     name = f"t{secrets.token_hex(3)}"
-    proc = _localhub("start", "--name", name, "--port", localhub.free_port(), "--hub-port", 0,
-                     "--proxy-api-port", 0, "--prefix", f"{name}-", "--students", ",".join(STUDENTS),
-                     *[arg for pattern in CHECKS for arg in ("--checks", pattern)], "--owner-pid", os.getpid(), "--json")
+    args = ["start", "--name", name, "--port", localhub.free_port(), "--hub-port", 0, "--proxy-api-port", 0,
+            "--prefix", f"{name}-", "--students", ",".join(STUDENTS),
+            *[arg for pattern in CHECKS for arg in ("--checks", pattern)], "--owner-pid", os.getpid(), "--json"]
+    proc = _localhub(*args)
     inst = localhub.Instance.load(name)
     running = None
     try:
@@ -95,6 +96,9 @@ def hub():
         assert inst is not None and json.loads(proc.stdout.splitlines()[-1])["name"] == name
         running = RunningHub(inst)
         running.watch()
+        again = _localhub(*args)  # `make hub` twice: the running hub, unchanged
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert json.loads(again.stdout.splitlines()[-1])["hub_pid"] == inst.hub_pid
         yield running
     finally:
         if running is not None:
@@ -106,3 +110,15 @@ def hub():
         assert stop.returncode == 0, f"localhub.py stop failed:\n{stop.stdout}\n{stop.stderr}"
         assert gone, f"{localhub.TOP / name} is still there after stop"
         assert not survivors, f"processes of the hub survive its stop: {survivors}"
+        left = [u for u in (running.inst.users if running else []) if _user_exists(u)]
+        assert not left, f"the hub's Unix users survive its stop: {left}"
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
