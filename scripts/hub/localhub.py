@@ -13,6 +13,7 @@
 - nbgrader's exchange, writable by everyone as nbgrader needs;
 - nbgrader's settings by role (``jupyter/student``, ``jupyter/instructor``): the instructor's
   server has formgrader and the course list, students' servers the Assignments tab only;
+- this checkout's ``grader`` package in ``lib/``, first on every user's PYTHONPATH;
 - the instructor's clone of the course repository (``~/seqgrade``: course/, solutions/,
   assignments/, readable by the instructor only) and the nbgrader course folder (``~/course``)
   built by ``seqgrade nbgrader init``, with one assignment and one quiz generated and released;
@@ -64,10 +65,14 @@ class HubError(Exception):
 
 
 # --------------------------------------------------------------------------- where things live
+ENV_INPUTS = ("pyproject.toml", "constraints.txt", "scripts/setup-hub.sh")  # what the environment is built from
+
+
 def env_root(repo: Path = REPO) -> Path:
-    """The hub's environment of this checkout (venv, node): outside the checkout, readable by the hub's users."""
-    real = str(repo.resolve())
-    return TOP / "env" / f"{Path(real).name}-{hashlib.sha1(real.encode()).hexdigest()[:8]}"
+    """The hub's environment (venv, node) for this checkout's dependencies: outside the checkout, readable by
+    the hub's users, and shared by checkouts that pin the same (scripts/setup-hub.sh hashes the same files)."""
+    digest = hashlib.sha1(b"".join((repo / f).read_bytes() for f in ENV_INPUTS)).hexdigest()[:16]
+    return TOP / "env" / digest
 
 
 @dataclass
@@ -294,7 +299,7 @@ def user_env(inst: Instance, user: str, role: str) -> dict[str, str]:
     return {
         "HOME": str(inst.home(user)), "USER": user, "LOGNAME": user, "SHELL": "/bin/bash",
         "PATH": f"{inst.venv}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-        "JUPYTER_CONFIG_PATH": str(inst.role_config(role)),
+        "PYTHONPATH": str(inst.path / "lib"), "JUPYTER_CONFIG_PATH": str(inst.role_config(role)),
     }
 
 
@@ -339,37 +344,17 @@ def render_role_configs(inst: Instance) -> dict[str, str]:
     }
 
 
-def _grader_digest() -> str:
-    """A digest of this checkout's grader package and pyproject.toml (what `_install_grader` installs)."""
-    h = hashlib.sha256()
-    files = [REPO / "pyproject.toml", *sorted(p for p in (REPO / "grader").rglob("*")
-                                             if p.is_file() and "__pycache__" not in p.parts)]
-    for path in files:
-        h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _install_grader(inst: Instance) -> None:
-    """This checkout's seqgrade (the grader package only) into the hub's environment, as students get it;
-    nothing to do when the installed one was built from the same files."""
-    import fcntl
-
-    stamp = Path(inst.venv) / ".grader-digest"
-    digest = _grader_digest()
-    with open(Path(inst.venv) / ".grader-lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two hubs of one checkout starting at once install one at a time
-        if not (stamp.is_file() and stamp.read_text().strip() == digest):
-            _build_and_install(inst, stamp, digest)
-
-
-def _build_and_install(inst: Instance, stamp: Path, digest: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="seqgrade-hub-build-") as tmp:
-        for part in ("pyproject.toml", "README.md"):
-            shutil.copy2(REPO / part, tmp)
-        shutil.copytree(REPO / "grader", Path(tmp) / "grader",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        _run([f"{inst.venv}/bin/python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", tmp])
-    stamp.write_text(digest + "\n")
+def _copy_grader(inst: Instance) -> None:
+    """This checkout's seqgrade (the grader package only, as students get it) in the instance's ``lib/``,
+    first on every user's PYTHONPATH: the hub runs the code of the checkout that started it."""
+    lib = inst.path / "lib"
+    if lib.exists():
+        shutil.rmtree(lib)
+    shutil.copytree(REPO / "grader", lib / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for dirpath, dirnames, filenames in os.walk(lib):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
 
 
 def _copy_course(inst: Instance) -> Path:
@@ -473,6 +458,7 @@ def start_hub(inst: Instance, timeout: float = 120) -> None:
     inst.hub_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(inst.hub_dir, 0o700)
     env = {"PATH": f"{inst.venv}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "PYTHONPATH": str(inst.path / "lib"),  # kept for each user's server (Spawner.env_keep)
            "SEQGRADE_HUB_INSTANCE": str(inst.path / "instance.json")}
     with open(inst.log, "ab") as log:
         proc = subprocess.Popen([f"{inst.venv}/bin/jupyterhub", "-f", str(HERE / "jupyterhub_config.py")],
@@ -522,7 +508,7 @@ def start(name: str, port: int, prefix: str, students: list[str], checks: list[s
         os.chmod(inst.exchange, 0o777)  # nbgrader: everyone writes the exchange (inbound is write-only)
         steps = [("users", lambda: [ensure_user(inst, user) for user in inst.users]),
                  ("settings", lambda: _write_role_configs(inst)),
-                 ("seqgrade", lambda: _install_grader(inst)),
+                 ("seqgrade", lambda: _copy_grader(inst)),
                  ("course", lambda: build_course(inst)),
                  ("hub", lambda: start_hub(inst))]
         for what, step in steps:
