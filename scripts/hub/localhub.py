@@ -313,7 +313,9 @@ def run_as(inst: Instance, user: str, cmd: list, cwd: Path, timeout: float = 600
 
 # --------------------------------------------------------------------------- start
 def _free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port` (connections of a stopped hub in TIME_WAIT do not count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
