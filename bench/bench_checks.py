@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 
-from grader.catalog import ASSIGNMENTS  # noqa: E402
-from grader.checks.plugin import Job  # noqa: E402
+from grader.checks.collection import collect_checks  # noqa: E402
 from grader.config import load_config  # noqa: E402
 from grader.engine.session import run_session  # noqa: E402
+from grader.jobs import Job  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def sandbox_cpu(sb: Sandbox) -> float:
 
 
 def grade(a, cfg, n: int, sb: Sandbox) -> tuple[float, float, float]:
-    src = (REPO / "solutions" / a.filename).read_text(encoding="utf-8")
+    src = a.reference.read_text(encoding="utf-8")
     jobs = [Job(f"s{i}", a.module, src + f"\n# {i}\n") for i in range(n)]
     results = []
     cpu0, sb0, t0 = resource.getrusage(resource.RUSAGE_SELF), sandbox_cpu(sb), time.perf_counter()
@@ -58,8 +58,9 @@ def main() -> None:
     cfg = load_config(REPO / "course" / "course.yaml")
     print(f"load average {psutil.getloadavg()[0]:.1f} on {psutil.cpu_count()} cores")
     print(f"{'assignment':<16}{'checks':>7}{'wall/sub':>10}{'grader CPU':>12}{'sandbox CPU':>13}{'total CPU':>11}")
-    for aid in args.assignment or list(ASSIGNMENTS):
-        a = ASSIGNMENTS[aid]
+    assignments = load_config(REPO / "course" / "course.yaml").assignments
+    for aid in args.assignment or list(assignments):
+        a = assignments[aid]
         sb = Sandbox("bwrap")
         try:
             sb.start()
@@ -68,7 +69,7 @@ def main() -> None:
         finally:
             sb.close()
         k = args.copies - 1
-        n_checks = len(run_session.__globals__["collect_checks"](a, cfg).items)
+        n_checks = len(collect_checks(a, cfg.root).items)
         print(f"{aid:<16}{n_checks:>7}{(wn - w1) / k:>9.3f}s{(gn - g1) / k:>11.3f}s{(sn - s1) / k:>12.3f}s"
               f"{(gn - g1 + sn - s1) / k:>10.3f}s")
 

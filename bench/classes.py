@@ -19,9 +19,9 @@ sys.path.insert(0, str(REPO))
 
 def variants(assignment: str) -> tuple[list[str], list[str]]:
     """(correct sources, buggy sources) for an assignment."""
-    from grader.catalog import get_assignment
+    from grader.config import load_config
 
-    a = get_assignment(assignment)
+    a = load_config(REPO / "course" / "course.yaml").assignment(assignment)
     ref = (REPO / "solutions" / a.filename).read_text(encoding="utf-8")
     correct = [ref] + [p.read_text(encoding="utf-8")
                        for p in sorted((REPO / "tests" / "checks" / "alternatives" / assignment).glob("*.py"))]
@@ -41,9 +41,9 @@ def variants(assignment: str) -> tuple[list[str], list[str]]:
 def make_class(assignment: str, folder: Path, n: int, buggy_share: float = 0.5, seed: int = 0,
                notebooks: bool = False) -> list[str]:
     """Write n student folders under `folder`; returns the student ids."""
-    from grader.catalog import get_assignment
+    from grader.config import load_config
 
-    a = get_assignment(assignment)
+    a = load_config(REPO / "course" / "course.yaml").assignment(assignment)
     correct, buggy = variants(assignment)
     rng = random.Random(seed)
     students = []

@@ -29,9 +29,9 @@ def _run(args: list, cwd: Path, env: dict) -> str:
 
 
 def nbgrader_run(assignment: str, n: int, work: Path) -> dict:
-    from grader.catalog import get_assignment
+    from grader.config import load_config
 
-    a = get_assignment(assignment)
+    a = load_config(REPO / "course" / "course.yaml").assignment(assignment)
     course = work / "nbgrader-course"
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", HOME=str(work / "home"),
                OMP_NUM_THREADS="1")

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "lab": "grader.labs.cli:lab",
     "nbgrader": "grader.nbgrader.cli:nbgrader",
     "doctor": "grader.commands.doctor:doctor",
+    "new": "grader.commands.new:new",
 }
 
 

@@ -71,7 +71,9 @@ def markdown(text: object) -> str:
 
 def markdown_cell(text: object, limit: int | None = None) -> str:
     """`markdown` for one cell of a Markdown table: one line, no pipe that could open a column."""
-    s = one_line(text, limit)
+    s = terminal(text).replace("\n", " ").replace("\t", " ")
+    if limit is not None and len(s) > limit:
+        s = s[: max(0, limit - 1)] + "…"
     s = _html.escape(s, quote=True)
     return _MD_SPECIAL.sub(r"\\\1", s)
 
@@ -87,3 +89,21 @@ def markdown_code(text: object, info: str = "text") -> str:
 def name(text: object, limit: int = 80) -> str:
     """A student-controlled name (file, folder, student id) for a message: NFC, one visible line, cut."""
     return one_line(unicodedata.normalize("NFC", str(text)), limit)
+
+
+def path_component(text: object) -> str:
+    """A student-controlled name as one safe file or folder name (no separators, no dot names, no controls)."""
+    s = unicodedata.normalize("NFC", str(text))
+    s = "".join(ch if ch.isprintable() and ch not in '/\\:*?"<>|' else "_" for ch in s).strip()
+    if s in ("", ".", "..") or s.startswith("."):
+        s = "_" + s
+    return s[:120]
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: object) -> str:
+    """A value for a CSV cell that a spreadsheet will not run as a formula."""
+    s = str(text)
+    return "'" + s if s.startswith(_FORMULA) else s

@@ -213,12 +213,12 @@ def parse_notebook(text: str, name: str) -> dict[str, Any]:
     return nb
 
 
-def _text(value: Any, where: str) -> str:
+def _text(value: Any, name: str, i: int) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "".join(value)
-    raise ValueError(f"{where}: its source is not text")
+    raise ValueError(f"{escape.name(name)} is not a valid notebook (cell {i + 1}: its source is not text)")
 
 
 def is_test_cell(cell: dict) -> bool:
@@ -235,9 +235,14 @@ def notebook_module(nb: dict[str, Any], name: str) -> str:
     """
     parts = []
     for i, cell in enumerate(nb["cells"]):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or is_test_cell(cell):
+        if not isinstance(cell, dict):
+            raise ValueError(f"{escape.name(name)} is not a valid notebook (cell {i + 1} is not a mapping)")
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise ValueError(f"{escape.name(name)} is not a valid notebook (cell {i + 1}: its metadata is not a "
+                             "mapping)")
+        if cell.get("cell_type") != "code" or is_test_cell(cell):
             continue
-        src = _text(cell.get("source", ""), f"{escape.name(name)}, cell {i + 1}")
+        src = _text(cell.get("source", ""), name, i)
         lines = []
         for line in src.splitlines():
             stripped = line.lstrip()

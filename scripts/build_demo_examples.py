@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grader.catalog import ASSIGNMENTS  # noqa: E402
+from grader.config import load_config  # noqa: E402
 
 BUGS = {  # the bug bob makes in each assignment
     "a1_rnn": "whh_untransposed",
@@ -71,7 +71,7 @@ def build(out: Path) -> None:
     import importlib
 
     shutil.rmtree(out, ignore_errors=True)
-    for a in ASSIGNMENTS.values():
+    for a in load_config(REPO / "course" / "course.yaml").assignments.values():
         ref = (REPO / "solutions" / a.filename).read_text(encoding="utf-8")
         alts = sorted((REPO / "tests" / "checks" / "alternatives" / a.id).glob("*.py"))
         mutants = {m.name: m for m in importlib.import_module(f"tests.checks.mutants_{a.id}").MUTANTS}

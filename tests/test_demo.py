@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import ASSIGNMENTS
+from tests.course import ASSIGNMENTS
 from grader.gradebook import Gradebook
 
 REPO = Path(__file__).resolve().parents[1]

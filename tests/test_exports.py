@@ -25,6 +25,7 @@ from grader.engine.session import run_session
 from grader.gradebook import Gradebook
 from grader.reporting.export import export, export_canvas, export_csv, export_json, gradescope_results
 from grader.reporting.feedback import feedback_html, feedback_markdown, write_feedback
+from grader.results_schema import validate
 from grader.results import CheckResult, SubmissionResult
 
 REPO = Path(__file__).resolve().parents[1]
@@ -238,7 +239,8 @@ def test_csv_round_trips_every_result(gb, tmp_path):
 
 def test_json_round_trips_every_result(gb, tmp_path):
     data = json.loads(export_json(gb, tmp_path / "grades.json").read_text(encoding="utf-8"))
-    assert data["schema_version"] == gb.schema_version
+    validate(data)  # the one results schema
+    assert data["schema"] == "seqgrade-results/1" and data["kind"] == "export"
     assert [SubmissionResult.from_dict(d) for d in data["results"]] == gb.results()
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.catalog import ASSIGNMENTS
+from tests.course import ASSIGNMENTS
 from grader.release.starter import RegionError, clear_solutions, make_starter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -273,7 +273,8 @@ def test_bundle_course_config_has_no_secret_or_gradebook(bundle):
     _, folder, _ = bundle
     cfg = yaml.safe_load((folder / "course" / "course.yaml").read_text(encoding="utf-8"))
     assert "secret" not in cfg and "gradebook" not in cfg
-    assert "a1_rnn" in cfg["due"]
+    assert cfg["assignments"]["a1_rnn"]["due"] and cfg["assignments"]["a1_rnn"]["module"] == "rnn"
+    assert not any("solutions" in str(v) for a in cfg["assignments"].values() for v in a.values())
 
 
 def test_bundle_contains_no_instructor_only_course_files(bundle):

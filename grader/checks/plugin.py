@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 import pytest
 
-from ..jobs import Job
+from ..jobs import Job, error_result
 from ..results import CheckResult, Flag, SubmissionResult
 from ..sandbox.client import Sandbox
 from .classify import Outcome, classify, import_message
@@ -102,10 +102,9 @@ class GradingPlugin:
                                   checks_version=self.checks_version, submitted_at=job.submitted_at,
                                   time_source=job.time_source, flags=list(job.flags),
                                   isolation=getattr(self.sandbox, "policy", ""))
-        if job.source is None:
-            result.error = job.error or f"no {job.module}.py in the submission"
-            result.checks = [self._result(item, "error", result.error) for item in self.items]
-            return result
+        if job.source is None:  # the core records these before any session; kept for direct callers
+            return error_result(job, self.item_name, job.error or f"no {job.module}.py in the submission",
+                                max_score=self.max_score(), checks_version=self.checks_version)
         sub = Submission(self.sandbox, job.source, job.module, job.filename or f"{job.module}.py")
         counted: list[int] = []  # positions of the checks whose verdict rests on counts the child reported
         self._current = sub

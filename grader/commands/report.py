@@ -22,7 +22,7 @@ def report(plot, top, course_path, gradebook_path):
     Example:
       seqgrade report --plot report.png
     """
-    from ..reporting.classreport import class_table, failure_rates, plot_report
+    from ..reporting.classreport import class_table, failure_rates, notes, plot_report
 
     cfg = open_course(course_path)
     with open_gradebook(cfg, gradebook_path) as gb:
@@ -31,6 +31,10 @@ def report(plot, top, course_path, gradebook_path):
             click.echo(f"The gradebook {gb.path} is empty: grade something first (seqgrade grade ...).")
             return
         click.echo(table(rows, headers))
+        found = notes(gb)
+        if found:
+            click.echo("\nExtensions, lateness and flags:")
+            click.echo(table(found, ["student", "item", "note"]))
         rates = [s for s in failure_rates(gb) if s.failures][:top]
         if rates:
             click.echo("\nChecks the class failed most (what to teach again):")

@@ -39,23 +39,12 @@ from ..errors import ConfigError, SeqgradeError, SubmissionsError
 from ..results import CheckResult, Flag, SubmissionResult
 from . import cells as nbcells
 from . import config as nbconfig
-from .checklist import item_function
+from .checklist import CellResult, cell_results
 
-STATUS_ORDER = ("passed", "failed", "timeout", "error")
 NOTE = ("**Graded by seqgrade**, out of the kernel: your code ran in a sandbox, apart from the checks. "
         "Each test cell below shows its check's result; hidden checks show their name and message only.\n\n"
         "**由 seqgrade 评分**（在内核之外）：你的代码在沙箱中运行，与检查代码相互隔离。下面每个测试单元格显示对应检查的结果；"
         "隐藏检查只显示名称和提示信息。")
-
-
-@dataclass
-class CellResult:
-    """One test cell's result: the check (all its parameter sets) or the quiz question."""
-
-    score: float
-    max_score: float
-    status: str
-    message: str = ""
 
 
 @dataclass
@@ -187,7 +176,7 @@ def _read(sub: _Submission, submitted_root: Path, item_id: str, nb_name: str, db
     cells from the gradebook as nbgrader does. Problems become the student's error (and refusals flags)."""
     from nbgrader.preprocessors import OverwriteCells
 
-    from ..submissions import Refusal, list_folder, parse_notebook, read_regular_file, refusals_in
+    from ..submissions import Refusal, list_folder, notebook_module, parse_notebook, read_regular_file, refusals_in
 
     student_dir = submitted_root / sub.student
     where = f"{escape.name(sub.student)}/{item_id}/{nb_name}.ipynb"
@@ -213,7 +202,7 @@ def _read(sub: _Submission, submitted_root: Path, item_id: str, nb_name: str, db
         return
     try:
         text = sub.raw.decode("utf-8")
-        parse_notebook(text, where)  # size, nesting and structure first: nbformat trusts what it reads
+        notebook_module(parse_notebook(text, where), where)  # size, nesting, structure first: nbformat trusts it
         nb = nbformat.reads(text, as_version=4)
         resources = {"nbgrader": {"notebook": nb_name, "assignment": item_id, "student": sub.student,
                                   "db_url": db_url}}
@@ -221,8 +210,12 @@ def _read(sub: _Submission, submitted_root: Path, item_id: str, nb_name: str, db
     except UnicodeDecodeError as exc:
         sub.error = f"{where} is not UTF-8 text (byte {exc.start})"
         return
+    except ValueError as exc:
+        sub.error = str(exc) if "not a valid notebook" in str(exc) else \
+            f"{where} is not a valid notebook ({type(exc).__name__}: {escape.one_line(exc, 200)})"
+        return
     except Exception as exc:  # noqa: BLE001 - a malformed notebook is this student's problem, whatever it raises
-        sub.error = f"{where} is not a readable notebook ({type(exc).__name__}: {escape.one_line(exc, 200)})"
+        sub.error = f"{where} is not a valid notebook ({type(exc).__name__}: {escape.one_line(exc, 200)})"
         return
     sub.notebook = nb
 
@@ -234,26 +227,9 @@ def module_source(nb, name: str) -> str:
     return notebook_module({"cells": [dict(c) for c in nb.cells]}, name)
 
 
-def _cell_results(result: SubmissionResult) -> dict[str, CellResult]:
-    """Item results (test_x[a], test_x[b]) summed into their check function's cell."""
-    out: dict[str, CellResult] = {}
-    for c in result.checks:
-        gid = item_function(c.name)
-        label = c.name[len(gid):]
-        r = out.setdefault(gid, CellResult(0.0, 0.0, "passed"))
-        r.score = round(r.score + c.score, 6)
-        r.max_score = round(r.max_score + c.max_score, 6)
-        if STATUS_ORDER.index(c.status) > STATUS_ORDER.index(r.status):
-            r.status = c.status
-        if c.status != "passed":
-            msg = f"{label} {c.message}".strip()
-            r.message = f"{r.message}\n{msg}" if r.message else msg
-    return out
-
-
 # --------------------------------------------------------------------------- the run
 def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (), force: bool = False,
-              workers: int = 0, sandbox: str = "auto", seed: int | None = None,
+              workers: int = 0, sandbox: str = "bwrap", seed: int | None = None,
               on_graded=None) -> AutogradeRun:
     """Grade the submissions of nbgrader assignment `item_id` in `course_dir` with seqgrade; see the module doc."""
     from nbgrader.api import MissingEntry
@@ -317,11 +293,13 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
             if sub.student not in grades:  # cannot happen: the pool answers every job, if only with an error
                 run.failed.append(f"{escape.name(sub.student)}: seqgrade returned no result")
                 continue
-            if sub.flags and any(f.kind == "refused" for f in sub.flags):
-                # nbgrader itself would follow the link or copy the device: it never sees this submission
+            if sub.notebook is None:
+                # refused (nbgrader itself would follow the link or copy the device) or unreadable (nbgrader
+                # would fail on it too): nbgrader never reads it; its zeros and the reason are recorded here
+                _record_zeros(coursedir, item_id, sub.student, sub.submitted_at)
                 run.refused.append(grades[sub.student])
-                run.failed.append(f"{escape.name(sub.student)}: refused: {escape.one_line(sub.error, 300)} "
-                                  "(nbgrader was not run on it; the student must resubmit plain files)")
+                if on_graded:
+                    on_graded(grades[sub.student])
                 continue
             problem = _run_converter(nb_cfg, trusted, item_id, sub.student, results_file, cfg)
             if problem:
@@ -335,6 +313,22 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
             if on_graded:
                 on_graded(g)
     return run
+
+
+def _record_zeros(coursedir, item_id: str, student: str, submitted_at: str | None) -> None:
+    """A submission nbgrader must not read: zero for every cell in nbgrader's gradebook (formgrader shows it)."""
+    from ..times import parse_time
+
+    with nbconfig.open_gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        gb.update_or_create_student(student)
+        when = parse_time(submitted_at) if submitted_at else None
+        submission = gb.update_or_create_submission(item_id, student,
+                                                    **({"timestamp": when.replace(tzinfo=None)} if when else {}))
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = 0.0
+                grade.needs_manual_grade = False
+        gb.db.commit()
 
 
 def _merge_flags(a: list[Flag], b: list[Flag]) -> list[Flag]:
@@ -456,7 +450,7 @@ def _grade_assignment(item_id: str, nb_name: str, cfg: CourseConfig, subs: list[
     grades: dict[str, StudentGrade] = {}
 
     def record(result: SubmissionResult) -> None:
-        grades[result.student] = StudentGrade(result.student, _cell_results(result), result.error,
+        grades[result.student] = StudentGrade(result.student, cell_results(result.checks), result.error,
                                               flags=list(result.flags), isolation=result.isolation)
 
     grade_jobs(settings, jobs, record, workers=workers)

@@ -11,9 +11,13 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..catalog import Assignment
-from ..config import CourseConfig
+from typing import TYPE_CHECKING
+
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..catalog import Assignment
+    from ..config import CourseConfig
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,39 @@ class NotebookCheck:
 def item_function(item_name: str) -> str:
     """The check function a result belongs to: ``test_x[float32]`` -> ``test_x``."""
     return item_name.split("[", 1)[0]
+
+
+STATUS_ORDER = ("passed", "failed", "timeout", "error")
+
+
+@dataclass
+class CellResult:
+    """One test cell's result: the check (all its parameter sets) or the quiz question."""
+
+    score: float
+    max_score: float
+    status: str
+    message: str = ""
+
+
+def cell_results(checks) -> dict[str, CellResult]:
+    """Item results (test_x[a], test_x[b]) summed into their check function's cell, in order.
+
+    Both autograde paths (seqgrade's, out of the kernel, and nbgrader's own, in it) use this.
+    """
+    out: dict[str, CellResult] = {}
+    for c in checks:
+        gid = item_function(c.name)
+        label = c.name[len(gid):]
+        r = out.setdefault(gid, CellResult(0.0, 0.0, "passed"))
+        r.score = round(r.score + c.score, 6)
+        r.max_score = round(r.max_score + c.max_score, 6)
+        if STATUS_ORDER.index(c.status) > STATUS_ORDER.index(r.status):
+            r.status = c.status
+        if c.status != "passed":
+            msg = f"{label} {c.message}".strip()
+            r.message = f"{r.message}\n{msg}" if r.message else msg
+    return out
 
 
 def collect_checks(assignment: Assignment, cfg: CourseConfig) -> list[NotebookCheck]:

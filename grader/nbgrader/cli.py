@@ -91,8 +91,9 @@ def init(course_dir, assignments, quizzes, check_patterns, course_id, exchange, 
 @click.option("--force", is_flag=True, help="Grade again submissions that are already autograded.")
 @click.option("--jobs", "-j", "workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Grading workers; 0 means one per core.")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
-              help="Isolation for student code: bwrap (bubblewrap), none, or auto (bwrap when it works).")
+@click.option("--sandbox", type=click.Choice(["bwrap", "none", "auto"]), default="bwrap", show_default=True,
+              help="Isolation for student code: bwrap (bubblewrap; fails when it cannot run), or none (no "
+                   "isolation: only for code you trust). auto is bwrap.")
 @click.option("--seed", type=int, help="Draw the checks' random sizes from this seed (to reproduce a run).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results as JSON to this file.")
@@ -121,18 +122,29 @@ def autograde(assignment, students, course_dir, force, workers, sandbox, seed, j
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(run.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    from .. import escape
+
     rows = []
-    for g in run.graded:
+    for g in run.graded + run.refused:
         lost = [gid for gid, c in g.cells.items() if c.score < c.max_score]
-        rows.append([g.student, f"{fmt_points(g.score)}/{fmt_points(g.max_score)}",
-                     g.error.splitlines()[0][:60] if g.error else ", ".join(lost)[:60]])
+        note = g.error.splitlines()[0] if g.error else ", ".join(lost)
+        rows.append([escape.one_line(g.student, 40), f"{fmt_points(g.score)}/{fmt_points(g.max_score)}",
+                     ", ".join(sorted({f.kind for f in g.flags})).upper(), escape.one_line(note, 70)])
     if rows:
-        click.echo(table(rows, ["student", "score", "lost points in / error"]))
+        click.echo(table(rows, ["student", "score", "flags", "lost points in / error"]))
+    for g in run.graded + run.refused:
+        for f in g.flags:
+            click.secho(f"  {f.kind}: {escape.one_line(g.student, 40)}: {escape.one_line(f.detail, 160)}",
+                        fg="red" if f.kind == "tampering" else "yellow")
+    if run.refused:
+        click.echo(f"{len(run.refused)} submission(s) nbgrader must not read (links, devices, malformed notebooks): "
+                   f"recorded as 0 with the reason; {', '.join(escape.one_line(g.student, 40) for g in run.refused)}")
     if run.skipped:
-        click.echo(f"{len(run.skipped)} already autograded and unchanged: {', '.join(run.skipped)} "
-                   "(--force grades them again)")
+        click.echo(f"{len(run.skipped)} already autograded and unchanged: "
+                   f"{', '.join(escape.one_line(s, 40) for s in run.skipped)} (--force grades them again)")
+    isolation = next((g.isolation for g in run.graded if g.isolation), "")
     if run.seed is not None:
-        click.echo(f"seed {run.seed}")
+        click.echo(f"seed {run.seed}; isolation: {isolation or '(no code ran)'}")
     if run.failed:
         raise SeqgradeError("nbgrader could not record these submissions (the others are recorded):\n  "
                             + "\n  ".join(run.failed))

@@ -5,13 +5,17 @@ A generated notebook's test cells call, for example::
     _hidden_checks.run("test_rnncell_values", globals()).verify()
 
 `KernelChecks` holds the check files unpacked from the notebook (see
-`bundle`); `run` calls the check function with in-kernel stand-ins of its
-fixtures: ``sub`` talks to the notebook's own definitions through the very
-request handlers the sandbox uses (`grader.sandbox.harness.ChildServer`),
-``ref`` is the packed reference, ``draw`` and ``once`` are seeded as in a
-grading run. `Outcome.verify` raises `CheckNotPassed` (shown as one line,
-without a traceback that could quote hidden code) or returns the points
-earned, which nbgrader reads as the cell's (partial) credit.
+`bundle`), at the paths they have in the course. The first test cell that
+runs grades the notebook's definitions with the very grading plugin and
+pytest session of ``seqgrade grade`` (`grader.checks.plugin.GradingPlugin`):
+the same parametrize, fixtures, seeds (node ids are the course's), outcome
+classification and points; only the "sandbox" is the kernel itself, served
+through the request handlers the sandbox uses
+(`grader.sandbox.harness.ChildServer`). Later test cells read their check's
+result; a cell run again after the notebook's definitions changed grades
+again. `Outcome.verify` raises `CheckNotPassed` (shown as one line, without a
+traceback that could quote hidden code) or returns the points earned, which
+nbgrader reads as the cell's (partial) credit.
 
 This is nbgrader's model: the tests run in the same process as the
 student's code, so that code can patch torch, rewrite the test cells or
@@ -28,9 +32,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import inspect
 import io
-import itertools
 import os
 import shutil
 import sys
@@ -40,11 +42,8 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
 
 from . import bundle
-
-FIXTURES = ("sub", "ref", "draw", "once")
 
 
 class CheckNotPassed(AssertionError):
@@ -126,6 +125,7 @@ def _in_kernel_process(namespace: dict, module: str):
             self.alive = True
             self.exit_status = None
             self.import_seconds = 0.0
+            self._sandbox = _KernelSandbox(namespace)
             self._server = _harness().ChildServer(None, _Namespace(namespace), "<notebook>")
 
         @staticmethod
@@ -163,11 +163,16 @@ def _in_kernel_process(namespace: dict, module: str):
 class _KernelSandbox:
     """What `grader.checks.submission.Submission` asks of a sandbox, served by the kernel itself."""
 
+    policy = "kernel"  # no isolation: this is nbgrader's model (docs/security.md)
+
     def __init__(self, namespace: dict):
         self._namespace = namespace
 
     def open(self, source: str, module: str, import_timeout: float = 30.0):
         return _in_kernel_process(self._namespace, module)
+
+    def submission_cpu_ns(self):
+        return None  # nothing outside the kernel measures it: the operation counts alone decide here
 
 
 # --------------------------------------------------------------------------- quiet stderr
@@ -187,24 +192,6 @@ def _quiet_stderr():
             os.close(saved_fd)
 
 
-# --------------------------------------------------------------------------- parameter sets
-def _param_sets(fn: Callable) -> list[tuple[dict, str]]:
-    """(arguments, label) for every combination of the check's @pytest.mark.parametrize values."""
-    sets: list[tuple[dict, str]] = [({}, "")]
-    for mark in reversed(getattr(fn, "pytestmark", [])):
-        if mark.name != "parametrize":
-            continue
-        names, values = mark.args[0], list(mark.args[1])
-        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
-        new = []
-        for (kw, label), (i, v) in itertools.product(sets, enumerate(values)):
-            vals = v.values if hasattr(v, "values") and hasattr(v, "marks") else (v if len(names) > 1 else (v,))
-            tag = f"{names[0]}={vals[0]!r}" if len(names) == 1 else f"#{i}"
-            new.append(({**kw, **dict(zip(names, vals))}, f"{label}, {tag}" if label else tag))
-        sets = new
-    return sets
-
-
 # --------------------------------------------------------------------------- the checks
 class KernelChecks:
     """The checks packed into a notebook, run against the notebook's own definitions."""
@@ -214,8 +201,10 @@ class KernelChecks:
         self.meta = meta
         self.seed = int(meta.get("seed", 0))
         self._modules: dict[str, ModuleType] = {}
-        self._cache: dict = {}
         self._reference: ModuleType | None = None
+        self._results: dict = {}
+        self._results_key: tuple | None = None
+        self._problem = ""
 
     @classmethod
     def unpack(cls, text: str) -> "KernelChecks":
@@ -244,88 +233,66 @@ class KernelChecks:
             raise RuntimeError("the reference solution is not available (public checks cannot use `ref`)")
         return self._load(rel, f"seqgrade_reference_{self.meta.get('module', 'module')}_{id(self):x}")
 
-    def check_function(self, name: str) -> Callable:
-        entry = self.meta.get("checks", {}).get(name)
-        if entry is None:
-            raise KeyError(f"no check named {name!r} is packed in this notebook")
-        rel = entry["file"]
-        module = self._load(rel, f"seqgrade_nbcheck_{Path(rel).stem}_{id(self):x}")
-        return getattr(module, name)
-
     # -- running -------------------------------------------------------------
     def run(self, name: str, namespace: dict) -> Outcome:
-        """Run check `name` (every parameter set) on the definitions in `namespace` (the notebook's globals)."""
-        from ..checks.markers import check_info
+        """Check `name`'s outcome (every parameter set) on the definitions in `namespace` (the notebook's
+        globals), from one grading of all the packed checks (done again when those definitions change)."""
+        entry = self.meta.get("checks", {}).get(name)
+        if entry is None:
+            return Outcome(name=name, points=1.0, status="error",
+                           messages=[f"no check named {name} is packed in this notebook"])
+        cells = self._graded(namespace)
+        cell = cells.get(name)
+        points = float(entry.get("points", 1.0))
+        if cell is None:
+            return Outcome(name=name, points=points, status="error", messages=[self._problem or "the check did not run"])
+        return Outcome(name=name, points=points, score=min(cell.score, points), status=cell.status,
+                       messages=[m for m in cell.message.splitlines() if m] if cell.status != "passed" else [])
 
-        entry = self.meta.get("checks", {}).get(name, {})
-        try:
-            fn = self.check_function(name)
-        except Exception as exc:  # the packed check file does not import here
-            return Outcome(name=name, points=float(entry.get("points", 1.0)), status="error",
-                           messages=[f"the check could not be loaded in this kernel ({type(exc).__name__}: {exc})"])
-        info = check_info(_MarkedFunction(fn))
-        sets = _param_sets(fn)
-        outcome = Outcome(name=name, points=float(entry.get("points", info.points * len(sets))))
-        wanted = [p for p in inspect.signature(fn).parameters]
-        for params, label in sets:
-            status, message = self._run_one(fn, name, label, params, wanted, namespace)
-            if status == "passed":
-                outcome.score += info.points
-            else:
-                outcome.status = "error" if status == "error" or outcome.status == "error" else status
-                outcome.messages.append(f"[{label}] {message}" if label else message)
-        outcome.score = min(outcome.score, outcome.points)
-        return outcome
+    def _graded(self, namespace: dict) -> dict:
+        key = (id(namespace), _fingerprint(namespace))
+        if self._results_key != key:
+            self._results = self._grade(namespace)
+            self._results_key = key
+        return self._results
 
-    def _run_one(self, fn, name, label, params, wanted, namespace) -> tuple[str, str]:
-        from ..checks.draw import check_draw, once_for
-        from ..checks.submission import Submission
+    def _grade(self, namespace: dict) -> dict:
+        import contextlib
+
+        import pytest
+
+        from ..checks.collection import pytest_args
+        from ..checks.plugin import GradingPlugin
+        from ..jobs import Job
+        from .checklist import cell_results
 
         module = self.meta.get("module", "submission")
-        sub = Submission(_KernelSandbox(namespace), "", module, "the notebook")
-        nodeid = f"{name}[{label}]" if label else name
-        kwargs: dict[str, Any] = dict(params)
+        results: list = []
+        self._problem = ""
         try:
-            for arg in wanted:
-                if arg in params:
-                    continue
-                if arg == "sub":
-                    kwargs[arg] = sub
-                elif arg == "ref":
-                    kwargs[arg] = self.reference()
-                elif arg == "draw":
-                    kwargs[arg] = check_draw(self.seed, nodeid)
-                elif arg == "once":
-                    kwargs[arg] = once_for(self._cache, self.seed, nodeid)
-                else:
-                    return "error", f"the check needs the fixture {arg!r}, which notebooks do not provide"
-            with _quiet_stderr():
-                fn(**kwargs)
-            return "passed", ""
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # a check's failure, or the notebook's code raising
-            return _classify(exc, module)
-        finally:
-            sub.close()
+            reference = self.reference() if self.meta.get("reference") else None
+        except Exception as exc:  # noqa: BLE001 - the packed reference does not import here
+            self._problem = f"the checks could not be loaded in this kernel ({type(exc).__name__}: {exc})"
+            return {}
+        plugin = GradingPlugin(item_name=module, jobs=[Job("notebook", module, "", filename="the notebook")],
+                               sandbox=_KernelSandbox(namespace), reference=reference, seed=self.seed,
+                               on_result=results.append)
+        targets = sorted({str(self.root / entry["file"]) + "::" + name
+                          for name, entry in self.meta.get("checks", {}).items()})
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
+            pytest.main(pytest_args([], self.root) + targets, plugins=[plugin])
+        if plugin.collection_errors or not results:
+            self._problem = ("the checks could not be loaded in this kernel:\n"
+                             + "\n".join(plugin.collection_errors)[-1500:])
+            return {}
+        return cell_results(results[0].checks)
 
 
-class _MarkedFunction:
-    """Enough of a pytest item for `check_info` to read a function's `check` marker."""
-
-    def __init__(self, fn: Callable):
-        self.function = fn
-
-    def get_closest_marker(self, name: str):
-        return next((m for m in getattr(self.function, "pytestmark", []) if m.name == name), None)
-
-
-def _classify(exc: BaseException, module: str) -> tuple[str, str]:
-    """(status, message) exactly as the grading plugin words them (`grader.checks.classify`)."""
-    from ..checks.classify import classify
-
-    outcome = classify(exc, module)
-    return outcome.status, outcome.message
+def _fingerprint(namespace: dict) -> tuple:
+    """What the notebook defines (names and the objects they hold): a change means grade again."""
+    return tuple(sorted((k, id(v)) for k, v in namespace.items()
+                        if not k.startswith("_") and (callable(v) or isinstance(v, type))))
 
 
 # --------------------------------------------------------------------------- quizzes

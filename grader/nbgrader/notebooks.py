@@ -187,6 +187,15 @@ def _bundle(checks: list[NotebookCheck], folder: Path, prefix: str, module: str,
     return bundle.pack(files, meta)
 
 
+def _course_path(folder: Path, cfg: CourseConfig) -> str:
+    """Where the check folder lies in the course: packed there, pytest gives its checks the node ids (and so
+    the seeds) of a grading run."""
+    try:
+        return folder.resolve().relative_to(cfg.root.resolve()).as_posix()
+    except ValueError:
+        return folder.name
+
+
 def _points(p: float) -> str:
     return f"{p:g} point" + ("" if p == 1 else "s")
 
@@ -198,7 +207,8 @@ def test_cells(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookC
     public = [c for c in checks if c.visibility == "public"]
     hidden = [c for c in checks if c.visibility == "hidden"]
     if public:
-        packed = _bundle(public, assignment.public_checks, "public", assignment.module, seed, None)
+        packed = _bundle(public, assignment.public_checks, _course_path(assignment.public_checks, cfg),
+                         assignment.module, seed, None)
         out.append(cells.test(cells.SETUP_PUBLIC, 0, "\n".join([
             f"# The public checks of {assignment.id}, packed: run this cell before the checks below (0 points).",
             "from grader.nbgrader.inkernel import KernelChecks",
@@ -208,8 +218,8 @@ def test_cells(assignment: Assignment, cfg: CourseConfig, checks: list[NotebookC
             f"# Public check {c.name} ({_points(c.points)}): {c.description}".rstrip(": "),
             f'_public_checks.run("{c.name}", globals()).verify()'])))
     if hidden:
-        packed = _bundle(hidden, assignment.hidden_checks, "hidden", assignment.module, seed,
-                         assignment.reference)
+        packed = _bundle(hidden, assignment.hidden_checks, _course_path(assignment.hidden_checks, cfg),
+                         assignment.module, seed, assignment.reference)
         out.append(cells.test(cells.SETUP_HIDDEN, 0, "\n".join([
             "# The hidden checks: added when your work is graded (0 points).", *cells.hidden([
                 "from grader.nbgrader.inkernel import KernelChecks",

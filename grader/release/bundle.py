@@ -44,12 +44,22 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copytree(cfg.assignments_dir, root / "assignments", ignore=_IGNORE)
+    assignments = {}
+    for a in cfg.assignments.values():  # each one's starter folder and public checks, never anything else
+        dest = root / "assignments" / a.id
+        if a.starter_dir.is_dir():
+            shutil.copytree(a.starter_dir, dest, ignore=_IGNORE)
+        if a.public_checks.is_dir() and not (dest / "checks").exists():
+            shutil.copytree(a.public_checks, dest / "checks", ignore=_IGNORE)
+        assignments[a.id] = {"module": a.module, "title": {"en": a.title_en, "zh": a.title_zh},
+                             "starter": f"assignments/{a.id}", "public_checks": f"assignments/{a.id}/checks",
+                             **({"due": a.due.isoformat()} if a.due else {}),
+                             **({"points": a.points} if a.points else {})}
     lessons = cfg.root / "course" / "lessons"
     if lessons.is_dir():
         shutil.copytree(lessons, root / "course" / "lessons", ignore=_IGNORE)
     (root / "course").mkdir(exist_ok=True)
-    student_cfg = {"name": cfg.name, "root": "..", "languages": cfg.languages,
+    student_cfg = {"name": cfg.name, "root": "..", "languages": cfg.languages, "assignments": assignments,
                    "due": {k: v.isoformat() for k, v in cfg.due.items()}}
     (root / "course" / "course.yaml").write_text(
         "# Student copy of the course config (no secret, no gradebook).\n"
@@ -59,7 +69,9 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
     problems = audit_bundle(root, cfg)
     if problems:
         shutil.rmtree(root)
-        raise RuntimeError("the bundle would leak: " + "; ".join(problems))
+        from ..errors import SeqgradeError
+
+        raise SeqgradeError("the bundle would leak, so nothing was written: " + "; ".join(problems[:10]))
     zpath = out / "seqgrade-student.zip"
     with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
         for f in sorted(root.rglob("*")):

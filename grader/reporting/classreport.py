@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import escape
 from ..gradebook import Gradebook
 
 
@@ -29,7 +30,7 @@ def class_table(gb: Gradebook) -> tuple[list[str], list[list[str]]]:
     rows = []
     maxima = {i: max((r.max_score for (s, it), r in results.items() if it == i), default=0.0) for i in items}
     for s in gb.students():
-        row, total = [s], 0.0
+        row, total = [escape.one_line(s, 40)], 0.0
         for i in items:
             r = results.get((s, i))
             row.append(f"{r.score:g}" if r else "-")
@@ -38,6 +39,22 @@ def class_table(gb: Gradebook) -> tuple[list[str], list[list[str]]]:
         rows.append(row)
     rows.append(["(max)"] + [f"{maxima[i]:g}" for i in items] + [f"{sum(maxima.values()):g}"])
     return headers, rows
+
+
+def notes(gb: Gradebook) -> list[list[str]]:
+    """(student, item, note) for what an instructor must see beside the scores: extensions and exemptions,
+    late penalties with their time source, refusals, detected tampering and resource limits."""
+    rows = []
+    for r in gb.results():
+        found = []
+        if r.extension:
+            found.append(f"extension: {r.extension}")
+        if r.late_penalty:
+            found.append(f"late -{r.late_penalty:.0%} (submitted {r.submitted_at}, {r.time_source})")
+        found += [f"{f.kind}: {f.where}: {f.detail}" for f in r.flags]
+        for note in found:
+            rows.append([escape.one_line(r.student, 40), r.item, escape.one_line(note, 140)])
+    return rows
 
 
 def failure_rates(gb: Gradebook) -> list[CheckStats]:

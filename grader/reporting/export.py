@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+from .. import escape
 from ..gradebook import Gradebook
 from ..results import SubmissionResult
 
@@ -20,15 +21,21 @@ def export_csv(gb: Gradebook, path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["student", "kind", "item", "score", "max_score", "raw_score", "late_penalty",
-                    "submitted_at", "graded_at", "error"])
+                    "submitted_at", "time_source", "graded_at", "isolation", "flags", "extension", "error"])
+        c = escape.csv_cell
         for r in gb.results():
-            w.writerow([r.student, r.kind, r.item, f"{r.score:g}", f"{r.max_score:g}", f"{r.raw_score:g}",
-                        f"{r.late_penalty:g}", r.submitted_at or "", r.graded_at or "", r.error])
+            flags = "; ".join(f"{f.kind}: {f.where}: {f.detail}" for f in r.flags)
+            w.writerow([c(r.student), r.kind, c(r.item), f"{r.score:g}", f"{r.max_score:g}", f"{r.raw_score:g}",
+                        f"{r.late_penalty:g}", r.submitted_at or "", c(r.time_source), r.graded_at or "",
+                        r.isolation, c(flags), c(r.extension), c(r.error)])
     return path
 
 
 def export_json(gb: Gradebook, path: Path) -> Path:
-    data = {"schema_version": gb.schema_version, "results": [r.to_dict() for r in gb.results()]}
+    """The whole gradebook as one document of the results schema (grader/schemas/results.schema.json)."""
+    from ..results_schema import document
+
+    data = document("export", gb.results(), output=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -39,12 +46,12 @@ def gradescope_results(r: SubmissionResult) -> dict:
     for i, c in enumerate(r.checks, 1):
         output = c.message or ("passed" if c.passed else c.status)
         tests.append({"name": c.name, "number": str(i), "score": c.score, "max_score": c.max_score,
-                      "status": _GS_STATUS[c.status], "output": output,
+                      "status": _GS_STATUS[c.status], "output": output, "output_format": "text",
                       "visibility": _GS_VISIBILITY[c.visibility],
                       **({"tags": [c.description]} if c.description else {})})
     out = {"score": r.score, "max_score": r.max_score, "visibility": "visible",
-           "stdout_visibility": "hidden", "tests": tests}
-    notes = []
+           "stdout_visibility": "hidden", "tests": tests, "output_format": "text"}
+    notes = [f"{f.kind}: {f.where}: {f.detail}" for f in r.flags]
     if r.error:
         notes.append(r.error)
     if r.late_penalty:
@@ -57,7 +64,7 @@ def gradescope_results(r: SubmissionResult) -> dict:
 def export_gradescope(gb: Gradebook, folder: Path) -> Path:
     """`<folder>/<item>/<student>/results.json` for every result."""
     for r in gb.results():
-        d = folder / r.item / r.student
+        d = folder / escape.path_component(r.item) / escape.path_component(r.student)
         d.mkdir(parents=True, exist_ok=True)
         (d / "results.json").write_text(json.dumps(gradescope_results(r), indent=2, ensure_ascii=False),
                                         encoding="utf-8")
@@ -74,7 +81,7 @@ def export_canvas(gb: Gradebook, path: Path) -> Path:
         w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + items)
         w.writerow(["Points Possible", "", "", "", ""] + [f"{maxima[i]:g}" for i in items])
         for s in gb.students():
-            row = [s, "", s, s, ""]
+            row = [escape.csv_cell(s), "", escape.csv_cell(s), escape.csv_cell(s), ""]
             for i in items:
                 r = results.get((s, i))
                 row.append(f"{r.score:g}" if r else "")

@@ -4,7 +4,8 @@ The parallelism checks count tensor operations inside the child, where the
 submission could tamper with the counters. The CPU time the kernel charged
 to the child (and to every process it started) cannot be changed by the
 child, so the grader reads it here, from the host's /proc, before and after
-a counted call.
+a counted call. The harness uses the same process-tree walk inside the
+sandbox: like `wire`, this module imports nothing from seqgrade.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ The zygote is a child subreaper: after a child ends it kills every process
 below itself (daemons and fork bombs included, and nothing else) and removes
 the folder.
 
-Imports nothing from seqgrade: only this folder (``wire``), torch, safetensors.
+Imports nothing from seqgrade: only this folder (``wire``, ``cputime``), torch, safetensors.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import torch.nn.functional  # noqa: F401  (warm the import for every child)
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # python -I leaves it out
+import cputime  # noqa: E402
 import wire  # noqa: E402
 
 NOBODY = 65534
@@ -480,27 +481,6 @@ def _private_workdir(workdir: str, tmp_mb: int, owner: int | None) -> bool:
     return True
 
 
-def _descendants(root: int) -> list[int]:
-    """Every process below `root` (orphans are re-parented to it: it is a child subreaper)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2:].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            found.append(pid)
-            todo.append(pid)
-    return found
-
-
 def _kill_leftovers() -> int:
     """Kill every process a child left behind (daemons, fork bombs): only this zygote's descendants.
 
@@ -508,7 +488,7 @@ def _kill_leftovers() -> int:
     """
     seen: set[int] = set()
     for _ in range(50):
-        pids = _descendants(os.getpid())
+        pids = cputime.descendants(os.getpid())  # orphans come back to us: we are a child subreaper
         if not pids:
             break
         seen.update(pids)

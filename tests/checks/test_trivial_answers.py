@@ -9,7 +9,7 @@ assignment's checks, public and hidden, to that.
 
 import pytest
 
-from grader.catalog import ASSIGNMENTS
+from tests.course import ASSIGNMENTS
 from tests.checks.grading import REPO, grade_sources
 
 

@@ -156,7 +156,9 @@ def test_rerun_from_the_cli_grades_only_what_changed(cluster_run, course, mixed,
     assert f"{len(mixed)} submission(s) unchanged since graded: kept" in res.output
     assert f"1 graded, {len(mixed)} unchanged; " in res.output
     data = {s["student"]: s for s in json.loads(out_json.read_text())["results"]}
-    assert data["newcomer"]["score"] == data["correct"]["score"] and not data["newcomer"]["error"]
+    # graded like the others; it appeared after a run past the due date, so it is provably late
+    assert data["newcomer"]["raw_score"] == data["correct"]["raw_score"] and not data["newcomer"]["error"]
+    assert data["newcomer"]["time_source"].startswith("first_seen (not there at the run of")
 
 
 def test_a_submission_whose_workers_keep_dying_is_recorded_as_an_error(cluster, client, course, reference,
@@ -192,3 +194,26 @@ def test_a_submission_whose_workers_keep_dying_is_recorded_as_an_error(cluster, 
     (r,) = run.results
     assert r.raw_score == 0 and "kept dying" in r.error
     assert stored is not None and stored.error == r.error
+
+
+def test_hostile_submissions_on_a_dask_worker_earn_nothing_and_reach_no_one(cluster, course, reference, tmp_path):
+    """The integrity rules hold on Dask workers too: a link is refused, an undecodable reply stops only its
+    child (and the process it left behind), and the honest student graded after them keeps full marks."""
+    from tests.integrity.attacks import UNDECODABLE_REPLY_AND_LEFTOVER
+
+    subs = tmp_path / "subs"
+    (subs / "a_link").mkdir(parents=True)
+    (subs / "a_link" / "rnn.py").symlink_to(course.parent.parent / "solutions" / "rnn.py")
+    (subs / "b_undecodable").mkdir()
+    (subs / "b_undecodable" / "rnn.py").write_text(UNDECODABLE_REPLY_AND_LEFTOVER, encoding="utf-8")
+    (subs / "c_honest").mkdir()
+    (subs / "c_honest" / "rnn.py").write_text(reference, encoding="utf-8")
+    with Gradebook(tmp_path / "gb.db") as gb:
+        run = grade_class(A1, subs, load_config(course), gb, _options(scheduler=cluster.scheduler_address))
+    by = {r.student: r for r in run.results}
+    assert by["a_link"].score == 0 and [f.kind for f in by["a_link"].flags] == ["refused"]
+    assert "symbolic link" in by["a_link"].error
+    assert by["b_undecodable"].score == 0
+    assert any("invalid reply" in c.message for c in by["b_undecodable"].checks)
+    assert by["c_honest"].score == by["c_honest"].max_score > 0
+    assert run.isolation == "bwrap"

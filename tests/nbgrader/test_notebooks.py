@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.catalog import ASSIGNMENTS, get_assignment
+from grader.catalog import get_assignment
+from tests.course import ASSIGNMENTS
 from grader.config import load_config
 from grader.errors import ConfigError
 from grader.nbgrader import bundle, cells

@@ -25,6 +25,7 @@ The round trip is one test, so ``pytest -n 2`` never runs it twice.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -156,8 +157,9 @@ def test_nbgrader_round_trip(tmp_path_factory):
     erin = course / "submitted" / "erin" / ASSIGNMENT
     shutil.copytree(course / "submitted" / "alice" / ASSIGNMENT, erin)
     fill_in(erin / "rnn.ipynb", answers, exits, [])
-    run([BIN / "seqgrade", "nbgrader", "autograde", ASSIGNMENT, "--force", "--jobs", "1", "--seed", SEED],
-        course, instructor)
+    hostile = add_hostile_submissions(course, answers)
+    graded_out = run([BIN / "seqgrade", "nbgrader", "autograde", ASSIGNMENT, "--force", "--jobs", "1", "--seed",
+                      SEED, "--json", top / "seqgrade.json"], course, instructor)
     secure = scores(course)
     run([BIN / "nbgrader", "generate_feedback", ASSIGNMENT], course, instructor)
     run([BIN / "nbgrader", "export", "--to", top / "grades.csv"], course, instructor)
@@ -168,8 +170,21 @@ def test_nbgrader_round_trip(tmp_path_factory):
     # every check is one test cell in the gradebook, for every student (plus 0-point setup cells)
     assert {gid for gid, pts in full.items() if pts > 0} == {gid for gid in full if gid.startswith("test_")}
     assert len([gid for gid, pts in full.items() if pts == 0]) == 2
-    assert set(plain) == set(STUDENTS) and set(secure) == {*STUDENTS, "erin"}
+    assert set(plain) == set(STUDENTS) and set(secure) == {*STUDENTS, "erin", *hostile}
     assert all(set(cells) == set(full) for cells in [*plain.values(), *secure.values()])
+
+    # hostile submissions: each scores 0 on every cell, the honest one after them everything
+    assert all(v == 0 for name in ("frank", "grace", "heidi") for v in secure[name].values())
+    assert secure["ivy"] == full
+    # frank's notebook is a link to the instructor's source (hidden tests, solutions): never read or copied
+    assert not (course / "autograded" / "frank").exists()
+    assert "frank/a1_rnn/rnn.ipynb is a symbolic link" in graded_out
+    doc = json.loads((top / "seqgrade.json").read_text(encoding="utf-8"))
+    by = {r["student"]: r for r in doc["results"]}
+    assert [f["kind"] for f in by["frank"]["flags"]] == ["refused"] and "not a valid notebook" in by["grace"]["error"]
+    # heidi's exception text is markup: it reaches her notebook as text in a fence, never as HTML
+    note = nbformat.read(course / "autograded" / "heidi" / ASSIGNMENT / "rnn.ipynb", as_version=4).cells[0].source
+    assert HOSTILE_TEXT in note and "```" in note.split(HOSTILE_TEXT)[0]
 
     # the reference gets every point on both paths, although torch warns on stderr in the kernel
     assert plain["alice"] == full, "nbgrader autograde docked the reference (stderr in a test cell?)"
@@ -197,14 +212,41 @@ def test_nbgrader_round_trip(tmp_path_factory):
         assert float(exported[name]["raw_score"]) == pytest.approx(sum(cells.values()))
         assert float(exported[name]["max_score"]) == pytest.approx(sum(full.values()))
 
+    heidi = (course / "feedback" / "heidi" / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in heidi and "&lt;img src=x" in heidi
     # feedback names each lost check with its message, and never shows hidden test code
     for name in secure:
+        if name in ("frank", "grace"):  # never autograded: nbgrader has no notebook of theirs to render
+            continue
         html = (course / "feedback" / name / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
         graded = (course / "autograded" / name / ASSIGNMENT / "rnn.ipynb").read_text(encoding="utf-8")
         for text in (html, graded):
             assert "BEGIN HIDDEN TESTS" not in text and "_hidden_checks" not in text
         for gid in lost(secure[name], full):
             assert f"CheckNotPassed: {gid}: " in html
+
+
+HOSTILE_TEXT = '<img src=x onerror="document.title=\'pwned\'"> ``` # All checks passed'
+
+
+def add_hostile_submissions(course: Path, answers: dict[str, str]) -> list[str]:
+    """Placed in submitted/ like erin's: a link to the source notebook, a malformed notebook, markup in an
+    exception, and an honest copy graded after them."""
+    alice = course / "submitted" / "alice" / ASSIGNMENT
+    frank = course / "submitted" / "frank" / ASSIGNMENT
+    frank.mkdir(parents=True)
+    shutil.copy(alice / "timestamp.txt", frank / "timestamp.txt")
+    (frank / "rnn.ipynb").symlink_to(course / "source" / ASSIGNMENT / "rnn.ipynb")
+    grace = course / "submitted" / "grace" / ASSIGNMENT
+    shutil.copytree(alice, grace)
+    raw = json.loads((grace / "rnn.ipynb").read_text(encoding="utf-8"))
+    raw["cells"][0]["metadata"] = "nbgrader"
+    (grace / "rnn.ipynb").write_text(json.dumps(raw), encoding="utf-8")
+    heidi = course / "submitted" / "heidi" / ASSIGNMENT
+    shutil.copytree(alice, heidi)
+    fill_in(heidi / "rnn.ipynb", answers, correct, [f"raise ValueError({HOSTILE_TEXT!r})"])
+    shutil.copytree(alice, course / "submitted" / "ivy" / ASSIGNMENT)
+    return ["frank", "grace", "heidi", "ivy"]
 
 
 def lost(cells: dict[str, float], full: dict[str, float]) -> set[str]:
