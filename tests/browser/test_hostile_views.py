@@ -31,6 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader import escape
 from tests.cli._support import REFERENCE, seqgrade, write_class
 
 from . import (FAILS_AT_IMPORT, FAILS_IN_RNNCELL, FORGED_HEADING, HOSTILE, PAYLOADS, assert_shown_as_text, headings,
@@ -106,7 +107,7 @@ def _markdown_page(md: Path) -> Path:
 
 @pytest.mark.parametrize("student", [*STUDENTS, HOSTILE_FOLDER], ids=[*STUDENTS, "html-folder-name"])
 def test_seqgrade_feedback_html(browser, seqgrade_feedback, student):
-    page = seqgrade_feedback / student / f"{ASSIGNMENT}.html"
+    page = seqgrade_feedback / escape.path_component(student) / f"{ASSIGNMENT}.html"
     assert page.is_file(), f"no feedback for {student!r}: {sorted(p.name for p in seqgrade_feedback.iterdir())}"
     check_page(browser, page.as_uri(), f"seqgrade-feedback-{student}")
     assert "\x1b" not in visible_text(browser.driver), "a raw terminal escape reached the page"
@@ -114,7 +115,7 @@ def test_seqgrade_feedback_html(browser, seqgrade_feedback, student):
 
 @pytest.mark.parametrize("student", [*STUDENTS, HOSTILE_FOLDER], ids=[*STUDENTS, "html-folder-name"])
 def test_seqgrade_feedback_markdown(browser, seqgrade_feedback, student):
-    page = _markdown_page(seqgrade_feedback / student / f"{ASSIGNMENT}.md")
+    page = _markdown_page(seqgrade_feedback / escape.path_component(student) / f"{ASSIGNMENT}.md")
     check_page(browser, page.as_uri(), f"seqgrade-feedback-md-{student}")
 
 
