@@ -13,6 +13,7 @@ tests/conftest.py.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -61,7 +62,8 @@ PROBE = r"""
   Object.defineProperty(window, '__seqgradeProbe', {value: probe});
   for (const name of ['alert', 'confirm', 'prompt', 'print']) {
     try {
-      Object.defineProperty(window, name, {value: function (msg) { probe.dialogs.push(name + '(' + msg + ')'); return null; }});
+      Object.defineProperty(window, name,
+        {value: function (msg) { probe.dialogs.push(name + '(' + msg + ')'); return null; }});
     } catch (e) { probe.dialogs.push('cannot wrap ' + name); }
   }
 })();
@@ -78,9 +80,11 @@ for (const el of document.querySelectorAll('*')) {
       live.push(`<${el.tagName.toLowerCase()} ${n}="${v.slice(0, 40)}">`);
     if (n === 'srcdoc' && v.includes('__pwned')) live.push(`<${el.tagName.toLowerCase()} srcdoc=...>`);
   }
-  if (el.tagName === 'SCRIPT' && el.textContent.includes('__pwned')) live.push('<script>' + el.textContent.slice(0, 40));
+  if (el.tagName === 'SCRIPT' && el.textContent.includes('__pwned'))
+    live.push('<script>' + el.textContent.slice(0, 40));
 }
-return {probe: !!probe, dialogs: probe ? probe.dialogs : [], pwned: window.__pwned === undefined ? null : String(window.__pwned),
+return {probe: !!probe, dialogs: probe ? probe.dialogs : [],
+        pwned: window.__pwned === undefined ? null : String(window.__pwned),
         title: document.title, live: live, url: location.href};
 """
 
@@ -165,7 +169,8 @@ def visible_text(driver) -> str:
 def assert_shown_as_text(driver, what: str = "<img src=x onerror=") -> None:
     """The payload reached the page and is shown as text (so the page was not just missing it)."""
     text = visible_text(driver)
-    assert what in text, f"{driver.current_url}: expected the payload shown as text ({what!r}); page text:\n{text[:1500]}"
+    assert what in text, (f"{driver.current_url}: expected the payload shown as text ({what!r}); "
+                          f"page text:\n{text[:1500]}")
 
 
 def headings(driver) -> list[str]:
@@ -180,9 +185,7 @@ def missing() -> str | None:
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             return (f"{path} is missing: Debian's chromium and chromium-driver are needed "
                     "(scripts/install-browser.sh installs them as root; make test runs it)")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         return "selenium is not installed (pip install -e '.[browser]'; make test does)"
     return None
 
@@ -264,7 +267,8 @@ class Browser:
             return self.wait(timeout).until(condition)
         except TimeoutException:
             self.shot(f"timeout-{what or 'wait'}")
-            raise AssertionError(f"waited {timeout:.0f} s for {what or condition} at {self.driver.current_url}") from None
+            raise AssertionError(f"waited {timeout:.0f} s for {what or condition} "
+                                 f"at {self.driver.current_url}") from None
 
     def close(self) -> None:
         for driver in {id(d): d for d in [self.driver, *self.sessions.values()]}.values():

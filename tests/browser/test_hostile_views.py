@@ -18,10 +18,8 @@ the JupyterHub walk (tests/hub/) as the student "mallory".
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys

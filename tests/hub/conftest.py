@@ -21,7 +21,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 LOCALHUB = REPO / "scripts" / "hub" / "localhub.py"
 sys.path.insert(0, str(LOCALHUB.parent))
-import localhub  # noqa: E402  (scripts/hub/localhub.py)
+import hub_course  # noqa: E402,F401  (scripts/hub/: localhub.py and its modules; test_docs uses it)
+import hub_instance  # noqa: E402
+import hub_procs  # noqa: E402
+import localhub  # noqa: E402
 
 STUDENTS = ("alice", "bob", "mallory")  # a correct answer, a buggy one, a hostile one
 # RNNCell's checks and two of RNN's: a public check for Validate, checks bob fails and passes, and grading
@@ -39,7 +42,7 @@ def missing() -> str | None:
         return reason
     if os.geteuid() != 0:
         return "the hub test creates Unix users: it needs root (make test installs npm and Chromium as root)"
-    venv = localhub.env_root() / "venv"
+    venv = hub_instance.env_root() / "venv"
     if not (venv / ".installed").is_file():
         return f"the hub's environment {venv} is missing: run `bash scripts/setup-hub.sh` (make test does)"
     return None
@@ -49,17 +52,17 @@ def missing() -> str | None:
 class RunningHub:
     """The started instance and every PID seen while the test ran."""
 
-    inst: localhub.Instance
+    inst: hub_instance.Instance
     seen: dict[int, str] = field(default_factory=dict)
     started: dict[int, float | None] = field(default_factory=dict)
 
     def watch(self) -> dict[int, str]:
         """Record what the instance runs now (called after each step); returns it."""
-        now = localhub.processes(self.inst)
+        now = hub_procs.processes(self.inst)
         for pid, what in now.items():
             if pid not in self.seen:
                 self.seen[pid] = what
-                self.started[pid] = localhub._proc_start_time(pid)
+                self.started[pid] = hub_procs.start_time(pid)
         return now
 
     def user(self, name: str) -> str:
@@ -89,7 +92,7 @@ def hub():
             "--prefix", f"{name}-", "--students", ",".join(STUDENTS),
             *[arg for pattern in CHECKS for arg in ("--checks", pattern)], "--owner-pid", os.getpid(), "--json"]
     proc = _localhub(*args)
-    inst = localhub.Instance.load(name)
+    inst = hub_instance.Instance.load(name)
     running = None
     try:
         assert proc.returncode == 0, f"localhub.py start failed ({proc.returncode}):\n{proc.stderr[-6000:]}"
@@ -104,11 +107,11 @@ def hub():
         if running is not None:
             running.watch()
         stop = _localhub("stop", "--name", name)
-        gone = localhub.Instance.load(name) is None
+        gone = hub_instance.Instance.load(name) is None
         survivors = {pid: what for pid, what in (running.seen.items() if running else [])
-                     if localhub.alive(pid, running.started.get(pid))}
+                     if hub_procs.alive(pid, running.started.get(pid))}
         assert stop.returncode == 0, f"localhub.py stop failed:\n{stop.stdout}\n{stop.stderr}"
-        assert gone, f"{localhub.TOP / name} is still there after stop"
+        assert gone, f"{hub_instance.TOP / name} is still there after stop"
         assert not survivors, f"processes of the hub survive its stop: {survivors}"
         left = [u for u in (running.inst.users if running else []) if _user_exists(u)]
         assert not left, f"the hub's Unix users survive its stop: {left}"

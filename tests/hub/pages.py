@@ -120,10 +120,11 @@ class Lab:
         self.d.execute_script("""
             const data = new DataTransfer();
             data.setData('text/plain', arguments[1]);
-            arguments[0].dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+            arguments[0].dispatchEvent(
+                new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
         """, editor, text)
-        self.b.until(lambda d: self.cell(index).find_element(By.CSS_SELECTOR, ".cm-content").get_attribute("textContent")
-                     .replace("\u200b", "") != "", 10, "the pasted text")
+        self.b.until(lambda d: self.cell(index).find_element(By.CSS_SELECTOR, ".cm-content")
+                     .get_attribute("textContent").replace("\u200b", "") != "", 10, "the pasted text")
 
     def add_cell_below(self, index: int, markdown: bool = False) -> None:
         """Select cell `index` and press B (and M): a new cell below it, as a keyboard user does."""
@@ -228,8 +229,9 @@ class Formgrader:
         self.manage_assignments()
         self.click(f"//tr[.//td[contains(@class,'name')]//a[text()={xp(item)}]]"
                    f"//td[contains(@class,{xp(column)})]//a", 60, f"{what} {item}")
-        dialog = self.b.until(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "#success-modal, #error-modal")
-                                              if e.is_displayed()), None), 300, f"{what} {item} to finish")
+        shown = "#success-modal, #error-modal"
+        dialog = self.b.until(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, shown) if e.is_displayed()),
+                                             None), 300, f"{what} {item} to finish")
         text = dialog.get_attribute("textContent")
         assert dialog.get_attribute("id") == "success-modal", f"formgrader could not {what} {item}:\n{text}"
         return text

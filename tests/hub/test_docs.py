@@ -12,23 +12,23 @@ import shutil
 
 import pytest
 
-from .conftest import REPO, localhub
+from .conftest import REPO, hub_course, hub_instance, localhub
 
 DOC = REPO / "docs" / "deployment-jupyterhub.md"
 BLOCK = re.compile(r"(?:<!-- (tested|untested):\s*(.*?)\s*-->\n)?```(\w*)\n(.*?)\n```", re.S)
 CONFIG_LANGUAGES = {"python", "json", "dockerfile", "yaml", "toml", "ini"}
 
 
-def demo() -> localhub.Instance:
+def demo() -> hub_instance.Instance:
     """The instance `make hub` starts, as far as its configuration files go."""
-    return localhub.Instance(name="demo", dir="/srv/seqgrade-hub/demo", port=8000, hub_port=8081,
-                             proxy_api_port=8001, instructor="instructor", students=["alice", "bob"],
-                             password="", venv="", repo=str(REPO))
+    return hub_instance.Instance(name="demo", dir="/srv/seqgrade-hub/demo", port=8000, hub_port=8081,
+                                 proxy_api_port=8001, instructor="instructor", students=["alice", "bob"],
+                                 password="", venv="", repo=str(REPO))
 
 
 def configured(path: str) -> str:
     """The text of `path` as the demo hub uses it (a settings template rendered for the demo)."""
-    rendered = localhub.render_role_configs(demo())
+    rendered = hub_course.render_role_configs(demo())
     key = path.removeprefix("scripts/hub/")
     if key in rendered:
         return rendered[key]
@@ -57,7 +57,7 @@ def test_the_demo_defaults_are_the_ones_documented():
     """Port, names and folders in the doc are localhub.py's defaults."""
     text = DOC.read_text(encoding="utf-8")
     defaults = localhub.parser().parse_args(["start"])
-    assert defaults.name == "demo" and str(localhub.TOP) == "/srv/seqgrade-hub"
+    assert defaults.name == "demo" and str(hub_instance.TOP) == "/srv/seqgrade-hub"
     assert f"http://127.0.0.1:{defaults.port}" in text
     assert all(f"`{s}`" in text for s in defaults.students.split(",")) and "`instructor`" in text
 
@@ -69,7 +69,7 @@ def test_set_due_dates_keeps_the_rest_of_course_yaml(tmp_path):
     copy = tmp_path / "course.yaml"
     shutil.copy(REPO / "course" / "course.yaml", copy)
     before = load_config(REPO / "course" / "course.yaml")
-    localhub.set_due_dates(copy, "a1_rnn", "q1_rnn_basics", "2031-02-03T04:05:00+00:00")
+    hub_course.set_due_dates(copy, "a1_rnn", "q1_rnn_basics", "2031-02-03T04:05:00+00:00")
     after = load_config(copy)
     assert after.due_date("a1_rnn").isoformat() == after.due_date("q1_rnn_basics").isoformat() \
         == "2031-02-03T04:05:00+00:00"
