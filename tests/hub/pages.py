@@ -289,14 +289,13 @@ class Formgrader:
     def grade_by_hand(self, grade_id: str, score: float, comment: str | None = None) -> None:
         """Type a score into cell `grade_id`'s box (and a comment into its comment box), as a grader does;
         formgrader saves each when the box loses focus."""
-        box = self.d.find_element(By.CSS_SELECTOR, f"input.score#{grade_id}")
+        box = self.d.find_element(By.XPATH, f"//input[contains(@class,'score')][@id={xp(grade_id)}]")
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
         box.click()
         box.send_keys(Keys.CONTROL, "a")
         box.send_keys(f"{score:g}", Keys.TAB)
         if comment is not None:
-            area = self.d.find_element(By.XPATH, f"//input[@id={xp(grade_id)}]/ancestor::div[contains(@class,'cell')]"
-                                                 "//textarea[contains(@class,'comment')]")
+            area = self.d.find_element(By.XPATH, f"//textarea[@id={xp(grade_id + '-comment')}]")
             area.click()
             area.send_keys(comment, Keys.TAB)
 
