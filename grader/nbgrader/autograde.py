@@ -152,8 +152,10 @@ def autograde_preprocessors() -> list:
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
 
-    return [SeqgradeResults, ClearHiddenTests, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    from .sanitize import StudentCellsAsText
+
+    return [StudentCellsAsText, SeqgradeResults, ClearHiddenTests, IgnorePattern, ClearMetadataPreprocessor,
+            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 
 # --------------------------------------------------------------------------- reading submissions

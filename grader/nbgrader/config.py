@@ -53,6 +53,9 @@ c.Exchange.root = {exchange!r}
 c.Execute.timeout = {timeout}
 # Feedback shows each check's result, never the code of hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback and formgrader sanitize the HTML of Markdown cells and outputs: a script that a student writes
+# in their notebook never runs in the instructor's formgrader or in a feedback page.
+c.HTMLExporter.sanitize_html = True
 '''
 
 
