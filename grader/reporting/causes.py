@@ -107,7 +107,10 @@ def root_causes(r: SubmissionResult, facts: ItemFacts | None = None) -> list[Cau
 
 
 def _rank(c: Cause) -> tuple:
-    return (c.kind != "problem", -len(c.checks), -len(c.alone), -c.points, ORDER[c.kind], c.key)
+    # A problem with the submission comes first when it stopped checks; one that stopped none (a quiz answer
+    # it could not read, beside graded ones) after the causes of failed checks (alone, when nothing ran).
+    first = c.kind == "problem" and bool(c.checks)
+    return (not first, -len(c.checks), -len(c.alone), -c.points, ORDER[c.kind], c.key)
 
 
 def _function_of(c: CheckResult, facts: ItemFacts) -> str | None:

@@ -229,3 +229,9 @@ def write_feedback(results: list[SubmissionResult], out: Path, titles: dict[str,
         ht.write_text(feedback_html(r, title, item_facts), encoding="utf-8")
         written += [md, ht]
     return written
+
+
+def root_causes_markdown(r: SubmissionResult, facts: ItemFacts | None = None, heading: str = "##") -> str:
+    """Only the root-cause section, in Markdown ("" when nothing failed): for pages seqgrade does not write
+    whole, such as the note at the top of an nbgrader-autograded notebook."""
+    return "\n".join(causes_markdown(r, root_causes(r, facts), heading)).strip()
