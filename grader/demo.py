@@ -88,17 +88,24 @@ def _grade_quizzes(cfg: CourseConfig, answers_root: Path, gb: Gradebook, report:
     if not answers_root.is_dir():
         return
     from .quiz.answers import collect_answers
-    from .quiz.grading import grade_class as grade_quiz_class
     from .quiz.loader import find_quiz_file, load_quiz
     from .quiz.recording import record_quiz_results
+    from .quiz.review import apply, grade_with_reviews, import_reviews
+    from .quiz.reviewstore import ReviewStore
     from .times import SubmissionClock
 
     clock = SubmissionClock(cfg, gb, source="times_file", times_file=times)
+    reviews_root = answers_root.parent / "quiz_reviews"  # a grader's decisions on the free answers
     for folder in sorted(p for p in answers_root.iterdir() if p.is_dir()):
         quiz = load_quiz(find_quiz_file(folder.name, cfg.quizzes_dir), cfg.languages)
         answers = collect_answers(folder)
-        results = grade_quiz_class(quiz, answers, cfg.secret, cfg.languages[0])
+        results = grade_with_reviews(quiz, answers, cfg.secret, cfg.languages[0], gb.path)
         record_quiz_results(answers, results, cfg, gb, clock)
+        reviews = reviews_root / f"{quiz.id}.yaml"
+        if reviews.is_file():
+            with ReviewStore(gb.path) as store:
+                for r in import_reviews(quiz, reviews, store, "demo grader").saved:
+                    apply(gb, quiz, r, cfg.languages[0])
         report.graded[quiz.id] = len(results)
         problems = sum(1 for r in results if r.error)
         say(f"  quiz {quiz.id}: graded {len(results)} answers files" +

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 SEQGRADE = [sys.executable, "-m", "grader.cli"]
 SECRET = "bundle-test-secret-7f3c9e"
 WITH_REFERENCE = [a for a in ASSIGNMENTS.values() if (REPO / "solutions" / a.filename).is_file()]
-ANSWER_FIELDS = ("answer", "correct", "accept", "patterns", "explanation")
+ANSWER_FIELDS = ("answer", "correct", "accept", "patterns", "explanation", "examples", "rubric", "model_answer")
 
 
 def seqgrade(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: float = 300):

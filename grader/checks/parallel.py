@@ -140,7 +140,10 @@ def measured_growth(sub, target, configs: dict, reference, *, what: str, why: st
         for _ in range(REPEATS):
             n = counted_ops(sub, target, *args, expected=expected, what=what, **kw, **call_kwargs)
             if n.cpu_ns is None:
-                return  # no outside measurement on this machine (documented): the counts alone decide
+                if getattr(getattr(sub, "_sandbox", None), "policy", "") == "kernel":
+                    return  # nbgrader's in-kernel run: nothing outside the kernel measures, the counts decide
+                raise RuntimeError("the grader could not read the CPU time of the submission's processes "
+                                   "(is /proc readable?); this check cannot be judged here")
             best = n.cpu_ns if best is None else min(best, n.cpu_ns)
             counts[label] = n
         cpu[label] = max(best, 1)

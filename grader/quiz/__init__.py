@@ -2,5 +2,7 @@
 
 Light on purpose: importing it never imports torch. Start from
 `loader.load_quiz`, `grading.grade_quiz` and `render.render_markdown`;
-the format is described in docs/quizzes.md.
+`lint.lint_quiz` measures guessability, and free answers are graded by hand
+with `rubric` (what a review means), `reviewstore` (where reviews are kept)
+and `review` (the terminal session). The format is described in docs/quizzes.md.
 """

@@ -23,6 +23,8 @@ from .yamlsrc import parse_yaml
 MAX_BYTES = 1_000_000
 ANSWER_SUFFIXES = (".yaml", ".yml", ".ipynb")
 ANSWERS_VAR = "ANSWERS"  # the dict a generated notebook fills in
+# what an nbgrader quiz notebook's free-answer (Markdown) cell holds until the student writes there
+FREE_PLACEHOLDER = "✍ Write your answer here, in English or Chinese. · 在此作答，中英文均可。"
 
 
 @dataclass
@@ -121,6 +123,9 @@ def _from_notebook(text: str, ans: Answers) -> None:
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
         ans.where[qid] = where
+        if cell.get("cell_type") == "markdown":  # a free answer, written as text
+            ans.values[qid] = src.replace(FREE_PLACEHOLDER, "").strip() or None
+            continue
         try:
             ans.values[qid] = _cell_answer(src, qid)
         except ValueError as exc:

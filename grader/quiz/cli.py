@@ -1,4 +1,4 @@
-"""`seqgrade quiz ...`: validate, take, render, grade, key, report and schema.
+"""`seqgrade quiz ...`: validate, lint, take, render, grade, review, key, report and schema.
 
 Each command only reads options, calls the library and prints; problems are
 raised as `QuizError` (exit code 6) and printed by `grader.cli.main`.
@@ -65,9 +65,11 @@ def quiz() -> None:
     \b
     Examples:
       seqgrade quiz validate course/quizzes/*.yaml
+      seqgrade quiz lint                       # can a student who knows nothing pass?
       seqgrade quiz take q2_gated --student alice
       seqgrade quiz render q2_gated --student alice --out handouts/
       seqgrade quiz grade q2_gated answers/q2_gated/
+      seqgrade quiz review q2_gated            # grade the free answers by hand
     A quiz is named by its file or by its id (found in course/quizzes/).
     The format is described in docs/quizzes.md.
     """
@@ -95,6 +97,9 @@ def validate(files: tuple[Path, ...], course: Path | None) -> None:
         paths += sorted(f.glob("*.yaml")) if f.is_dir() else [f]
     if not paths:
         raise QuizError(f"no quiz files in {cfg.quizzes_dir}; name the files to check")
+    from .lint import lint_quiz
+    from .loader import check_quiz_file
+
     results = check_quiz_files(paths, cfg.languages)
     bad = 0
     for path, problems in results.items():
@@ -104,10 +109,63 @@ def validate(files: tuple[Path, ...], course: Path | None) -> None:
             bad += 1
         else:
             click.echo(f"{path}: ok", err=True)
+            quiz, _ = check_quiz_file(path, cfg.languages)
+            for w in lint_quiz(quiz, cfg.languages).problems:
+                click.echo(f"{w.file}:{w.line}:{w.column}: warning: {w.message}", err=True)
     total = sum(len(p) for p in results.values())
     if bad:
         raise QuizError(f"{total} problem(s) in {bad} of {len(paths)} quiz file(s)")
     click.echo(f"{len(paths)} quiz file(s) valid", err=True)
+
+
+@quiz.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@course_option
+def lint(files: tuple[Path, ...], course: Path | None) -> None:
+    """Measure how far test-taking strategies get a student who knows nothing.
+
+    For each quiz: the score of picking the longest option, the shortest, the
+    one sharing most words with the prompt, a fixed position, always true,
+    always false, and all options of a multiple-choice question, against
+    chance (each may beat it by 10 percentage points at most); option lengths
+    balanced per question; 40-60% of true/false answers true; no question
+    showing another's answer; short answers proven by at least 6 accept and 6
+    reject examples per language; at least one free question. Without FILES,
+    lints every quiz of the course. Exits with 6 when a problem is found.
+
+    \b
+    Example:
+      seqgrade quiz lint
+      seqgrade quiz lint course/quizzes/q3_attention.yaml
+    """
+    from .lint import format_report, lint_quiz
+    from .loader import check_quiz_file
+
+    cfg = _config(course)
+    paths = []
+    for f in files or (cfg.quizzes_dir,):
+        paths += sorted(f.glob("*.yaml")) if f.is_dir() else [f]
+    if not paths:
+        raise QuizError(f"no quiz files in {cfg.quizzes_dir}; name the files to lint")
+    problems = 0
+    for path in paths:
+        quiz, invalid = check_quiz_file(path, cfg.languages)
+        if quiz is None:
+            for p in invalid:
+                click.echo(str(p))
+            problems += len(invalid)
+            continue
+        report = lint_quiz(quiz, cfg.languages)
+        click.echo(f"{path}")
+        for line in format_report(report):
+            click.echo(line)
+        for p in report.problems:
+            click.echo(f"  {p}")
+        click.echo(f"  {'ok' if report.ok else f'{len(report.problems)} problem(s)'}\n")
+        problems += len(report.problems)
+    if problems:
+        raise QuizError(f"{problems} lint problem(s) in {len(paths)} quiz file(s)")
+    click.echo(f"{len(paths)} quiz file(s) pass the lint", err=True)
 
 
 @quiz.command()
@@ -205,9 +263,11 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
     Example:
       seqgrade quiz grade q1_rnn_basics course/examples/quiz_answers/q1_rnn_basics/
     """
+    from .. import escape
     from ..gradebook import Gradebook
     from .answers import collect_answers
-    from .grading import grade_class
+    from .review import grade_with_reviews, pending
+    from .reviewstore import ReviewStore
 
     cfg = _config(course)
     q = _quiz(quiz_file, cfg)
@@ -215,18 +275,18 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
     from .recording import record_quiz_results
 
     answers = collect_answers(answers_dir)
-    results = grade_class(q, answers, cfg.secret, _lang(cfg, lang))
     import warnings
 
     from ..times import SubmissionClock
 
     with Gradebook(gradebook or cfg.gradebook) as gb, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        results = grade_with_reviews(q, answers, cfg.secret, _lang(cfg, lang), gb.path)
         record_quiz_results(answers, results, cfg, gb, SubmissionClock(cfg, gb, times_file=times_file))
+        with ReviewStore(gb.path) as store:
+            waiting = len(pending(q, store))
     for w in caught:
         click.secho(f"warning: {w.message}", fg="yellow", err=True)
-    from .. import escape
-
     names = {r.student: escape.one_line(r.student, 40) for r in results}
     width = max(len(n) for n in names.values())
     for r in results:
@@ -244,6 +304,82 @@ def grade(quiz_file: str, answers_dir: Path, gradebook: Path | None, lang: str |
                                        ensure_ascii=False, indent=1), encoding="utf-8")
     click.echo(f"graded {len(results)} student(s) into {gradebook or cfg.gradebook}"
                + (f"; {len(errors)} with problems" if errors else ""), err=True)
+    if waiting:
+        click.echo(f"{waiting} free answer(s) await review by a grader: seqgrade quiz review {q.id}", err=True)
+
+
+@quiz.command()
+@click.argument("quiz_file", metavar="FILE")
+@click.option("--student", "students", multiple=True, metavar="ID", help="Review only this student's answers (repeatable).")
+@click.option("--question", "questions", multiple=True, metavar="QID",
+              help="Review only this free question (repeatable).")
+@click.option("--again", is_flag=True, help="Also show answers already reviewed (to change a decision).")
+@click.option("--reviewer", default=None, metavar="NAME", help="Your name, kept with each decision (default: $USER).")
+@click.option("--from", "from_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Record decisions written in a YAML file instead of asking (see docs/quizzes.md).")
+@click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gradebook (default: the course's).")
+@lang_option
+@course_option
+def review(quiz_file: str, students: tuple[str, ...], questions: tuple[str, ...], again: bool,
+           reviewer: str | None, from_file: Path | None, gradebook: Path | None, lang: str | None,
+           course: Path | None) -> None:
+    """Grade the free answers by hand, one at a time, with the rubric.
+
+    Shows each answer that awaits review (student, question, the answer, the
+    rubric with items suggested by keyword hints, the model answer), asks
+    which rubric items it meets and for a comment, and records the score in
+    the gradebook at once. Stop any time (q, or Ctrl-D): the next run resumes
+    with the answers not yet reviewed. Run `seqgrade quiz grade` first: it
+    files the answers.
+
+    \b
+    Examples:
+      seqgrade quiz review q1_rnn_basics
+      seqgrade quiz review q1_rnn_basics --student bob --again
+      seqgrade quiz review q1_rnn_basics --from reviews.yaml
+    """
+    from ..gradebook import Gradebook
+    from .review import apply, default_reviewer, import_reviews, pending, queue, review_session, session_input
+    from .reviewstore import ReviewStore
+
+    cfg = _config(course)
+    q = _quiz(quiz_file, cfg)
+    language = _lang(cfg, lang)
+    who = reviewer or default_reviewer()
+    path = gradebook or cfg.gradebook
+    if not Path(path).exists():
+        raise QuizError(f"no gradebook at {path}; grade the quiz first (seqgrade quiz grade {q.id} ANSWERS_DIR)")
+    with Gradebook(path) as gb, ReviewStore(gb.path) as store:
+        if from_file is not None:
+            done = import_reviews(q, from_file, store, who)
+            for r in done.saved:
+                apply(gb, q, r, language)
+            click.echo(f"recorded {len(done.saved)} review(s) from {from_file}")
+            if done.problems:
+                for msg in done.problems:
+                    click.echo(f"  {msg}", err=True)
+                raise QuizError(f"{len(done.problems)} decision(s) in {from_file} could not be recorded")
+            return
+        items = queue(q, store, students, questions, again)
+        if not items:
+            left = len(pending(q, store))
+            click.echo(f"nothing to review in {q.id}" + (" with these filters" if left else "")
+                       + ("" if store.for_quiz(q.id) else f"; grade the answers first (seqgrade quiz grade {q.id} "
+                                                           "ANSWERS_DIR)"))
+            return
+        click.echo(f"{q.id}: {len(items)} answer(s) to review\n")
+
+        def save(r, met, comment):
+            saved = store.save(r, met, comment, who)
+            apply(gb, q, saved, language)
+            return saved
+
+        summary = review_session(q, items, ask=session_input(lambda p: click.prompt(p, default="", show_default=False)),
+                                 say=click.echo, save=save, lang=language)
+        left = len(pending(q, store))
+    click.echo(f"reviewed {len(summary.reviewed)}, skipped {summary.skipped}; {left} answer(s) of {q.id} await review"
+               + (" (run the same command to resume)" if left else ""))
 
 
 @quiz.command()

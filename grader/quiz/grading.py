@@ -7,6 +7,8 @@ Scoring, for a question worth P points:
   the incorrect ones chosen; `all_or_nothing`: P only for exactly the correct set.
 - ordering (`scoring: exact`, the default): P only for the right order; `pairs`:
   P * (item pairs in the right relative order) / (all pairs).
+- free: graded by a person with the rubric (`rubric.py`): the points of the items
+  met, once a review of this very answer exists; until then 0, "awaiting review".
 An answer of the wrong kind (a word where a number is due, an option the
 question does not have) scores 0 with status "error", and is reported as a
 problem of the student's file; the other questions are graded as usual.
@@ -15,16 +17,18 @@ problem of the student's file; the other questions are graded as usual.
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, Mapping
 
 from ..results import CheckResult, SubmissionResult
 from .answers import Answers
-from .model import MultipleChoice, Numeric, Ordering, Question, Quiz, ShortAnswer, SingleChoice, TrueFalse
-from .normalize import normalize
+from . import rubric
+from .model import (FreeAnswer, MultipleChoice, Numeric, Ordering, Question, Quiz, ShortAnswer, SingleChoice,
+                    TrueFalse)
+from .normalize import key_verdict, normalize
+from .rubric import Review
 from .schema import describe
 from .ui_text import t
 from .variants import Variant, format_number, make_variant
@@ -45,6 +49,7 @@ class QuestionGrade:
     given: str = ""  # the student's answer, as it reads
     expected: str = ""  # the right answer, as it reads
     problem: str = ""  # why the answer could not be graded
+    review: Review | None = None  # a free answer's review, when one applies to this answer
 
 
 # -- reading one answer -------------------------------------------------------
@@ -106,6 +111,13 @@ def parse_short(value: Any) -> str:
     return str(value)
 
 
+def parse_free(value: Any) -> str:
+    try:
+        return rubric.answer_text(value)
+    except ValueError:
+        raise AnswerError(f"expects a text (your answer in a few sentences), got {describe(value)}") from None
+
+
 def parse_ordering(question: Ordering, value: Any) -> list[str]:
     ids = [i.id for i in question.items]
     if not isinstance(value, list):
@@ -130,6 +142,8 @@ def parse_answer(question: Question, value: Any) -> Any:
         return parse_short(value)
     if isinstance(question, Ordering):
         return parse_ordering(question, value)
+    if isinstance(question, FreeAnswer):
+        return parse_free(value)
     raise TypeError(f"unknown question class {type(question).__name__}")
 
 
@@ -160,12 +174,7 @@ def numeric_close(x: float, answer: float, abs_tol: float, rel_tol: float) -> bo
 
 
 def short_matches(question: ShortAnswer, text: str) -> bool:
-    got = normalize(text)
-    if not got:
-        return False
-    if any(got == normalize(a) for a in question.accept):
-        return True
-    return any(re.fullmatch(p, got, flags=re.IGNORECASE) for p in question.patterns)
+    return key_verdict(text, question.accept, question.patterns) is not None
 
 
 def _fraction(question: Question, variant: Variant, parsed: Any) -> float:
@@ -204,6 +213,8 @@ def expected_text(question: Question, variant: Variant, lang: str) -> str:
         return question.accept[0] if question.accept else f"/{question.patterns[0]}/"
     if isinstance(question, Ordering):
         return " -> ".join(i.id for i in question.items)
+    if isinstance(question, FreeAnswer):
+        return t(lang, "expected_free")
     return ""
 
 
@@ -224,8 +235,13 @@ def is_unanswered(value: Any) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
-def grade_answer(question: Question, variant: Variant, value: Any, lang: str = "en") -> QuestionGrade:
-    """Grade one answer (None, "" or []: not answered). Never raises for a bad answer."""
+def grade_answer(question: Question, variant: Variant, value: Any, lang: str = "en",
+                 review: Review | None = None) -> QuestionGrade:
+    """Grade one answer (None, "" or []: not answered). Never raises for a bad answer.
+
+    A free answer scores what `review` gives it when the review was made on this
+    very answer, else 0 (awaiting review).
+    """
     points = question.points
     expected = expected_text(question, variant, lang)
     if is_unanswered(value):
@@ -235,6 +251,14 @@ def grade_answer(question: Question, variant: Variant, value: Any, lang: str = "
     except AnswerError as exc:
         return QuestionGrade(0.0, points, "error", describe(value), expected,
                              problem=f"question {question.id!r} {exc}")
+    if isinstance(question, FreeAnswer):
+        if not parsed:
+            return QuestionGrade(0.0, points, "failed", "", expected)
+        current = review if review is not None and review.done \
+            and review.answer_sha256 == rubric.answer_digest(parsed) else None
+        got = rubric.score(question, current.met).points if current else 0.0
+        return QuestionGrade(got, points, "passed" if current and got >= points else "failed", parsed, expected,
+                             review=current)
     score = round(points * _fraction(question, variant, parsed), 6)
     status = "passed" if score >= points else "failed"
     return QuestionGrade(score, points, status, given_text(question, parsed, lang), expected)
@@ -242,6 +266,8 @@ def grade_answer(question: Question, variant: Variant, value: Any, lang: str = "
 
 def feedback(question: Question, variant: Variant, g: QuestionGrade, lang: str) -> str:
     """What the student reads: verdict, their answer, the right one, and the explanation."""
+    if isinstance(question, FreeAnswer) and g.status != "error" and g.given:
+        return rubric.feedback(question, g.review, lang, variant.text(question.explanation, lang))
     if g.status == "error":
         head = f"{t(lang, 'invalid')}: {g.problem}."
     elif not g.given:
@@ -261,8 +287,12 @@ def feedback(question: Question, variant: Variant, g: QuestionGrade, lang: str) 
 
 # -- a whole file ------------------------------------------------------------
 
-def grade_quiz(quiz: Quiz, answers: Answers, secret: str, lang: str = "en") -> SubmissionResult:
-    """One student's SubmissionResult. Unknown ids and bad answers become `error`; the rest is graded."""
+def grade_quiz(quiz: Quiz, answers: Answers, secret: str, lang: str = "en",
+               reviews: Mapping[str, Review] | None = None) -> SubmissionResult:
+    """One student's SubmissionResult. Unknown ids and bad answers become `error`; the rest is graded.
+
+    `reviews` holds this student's reviews of free answers, by question id.
+    """
     result = SubmissionResult(student=answers.student, item=quiz.id, kind="quiz", max_score=quiz.max_score,
                               content_hash=answers.content_hash, checks_version=quiz.sha256)
     if answers.values is None:
@@ -276,7 +306,7 @@ def grade_quiz(quiz: Quiz, answers: Answers, secret: str, lang: str = "en") -> S
                             f"{', '.join(q.id for q in quiz.questions)})")
     for q in quiz.questions:
         variant = make_variant(quiz.id, q, answers.student, secret)
-        g = grade_answer(q, variant, answers.values.get(q.id), lang)
+        g = grade_answer(q, variant, answers.values.get(q.id), lang, (reviews or {}).get(q.id))
         if g.problem:
             problems.append(f"{answers.at(q.id)}: {g.problem}")
         result.checks.append(CheckResult(
@@ -311,9 +341,32 @@ def answer_key(quiz: Quiz, student: str, secret: str) -> dict[str, Any]:
             key[q.id] = q.accept[0] if q.accept else None
         elif isinstance(q, Ordering):
             key[q.id] = [i.id for i in q.items]
+        elif isinstance(q, FreeAnswer):
+            key[q.id] = q.model_answer.get("en")
     return key
 
 
-def grade_class(quiz: Quiz, answers: list[Answers], secret: str, lang: str = "en") -> list[SubmissionResult]:
-    """Every student's result; a bad file gives that student an error, never stops the class."""
-    return [grade_quiz(quiz, a, secret, lang) for a in answers]
+def grade_class(quiz: Quiz, answers: list[Answers], secret: str, lang: str = "en",
+                reviews: Mapping[tuple[str, str], Review] | None = None) -> list[SubmissionResult]:
+    """Every student's result; a bad file gives that student an error, never stops the class.
+
+    `reviews` maps (student, question id) to the review of a free answer.
+    """
+    by_student: dict[str, dict[str, Review]] = {}
+    for (student, qid), r in (reviews or {}).items():
+        by_student.setdefault(student, {})[qid] = r
+    return [grade_quiz(quiz, a, secret, lang, by_student.get(a.student)) for a in answers]
+
+
+def free_answers(quiz: Quiz, answers: Answers) -> dict[str, str]:
+    """A student's non-empty free answers as text, by question id (answers of the wrong type left out)."""
+    out = {}
+    for q in quiz.questions:
+        if isinstance(q, FreeAnswer) and answers.values is not None:
+            try:
+                text = parse_free(answers.values.get(q.id))
+            except AnswerError:
+                continue
+            if text:
+                out[q.id] = text
+    return out

@@ -14,8 +14,8 @@ from typing import Any
 from ..errors import QuizError
 from . import expr
 from .model import (
-    QUESTION_CLASSES, Item, MultipleChoice, Numeric, Option, Ordering, Param, Question, Quiz,
-    ShortAnswer, SingleChoice, Text, TrueFalse,
+    QUESTION_CLASSES, Criterion, FreeAnswer, Item, MultipleChoice, Numeric, Option, Ordering, Param, Question,
+    Quiz, ShortAnswer, SingleChoice, Text, TrueFalse,
 )
 from .schema import schema_problems
 from .semantics import semantic_problems
@@ -87,6 +87,7 @@ def _question(q: dict[str, Any], line: int) -> Question:
     common = dict(
         id=q["id"], points=float(q["points"]), title=Text.of(q.get("title")), prompt=Text.of(q["prompt"]),
         explanation=Text.of(q["explanation"]), tags=tuple(q["tags"]), line=line,
+        key_phrases=tuple(str(k) for k in q.get("key_phrases", ())),
     )
     cls = QUESTION_CLASSES[q["type"]]
     if cls is SingleChoice:
@@ -113,8 +114,16 @@ def _question(q: dict[str, Any], line: int) -> Question:
             unit=Text.of(q["unit"]) if "unit" in q else None,
         )
     if cls is ShortAnswer:
+        examples = q.get("examples") or {}
         return ShortAnswer(**common, accept=tuple(str(a) for a in q.get("accept", ())),
-                           patterns=tuple(q.get("patterns", ())))
+                           patterns=tuple(q.get("patterns", ())),
+                           examples_accept=tuple(str(a) for a in examples.get("accept", ())),
+                           examples_reject=tuple(str(a) for a in examples.get("reject", ())))
+    if cls is FreeAnswer:
+        return FreeAnswer(**common, model_answer=Text.of(q["model_answer"]),
+                          rubric=tuple(Criterion(id=c["id"], points=float(c["points"]), text=Text.of(c["text"]),
+                                                 hints=tuple(str(h) for h in c.get("hints", ())))
+                                       for c in q["rubric"]))
     return Ordering(**common, items=tuple(Item(id=i["id"], text=Text.of(i["text"])) for i in q["items"]),
                     scoring=q.get("scoring", "exact"))
 

@@ -12,7 +12,9 @@ from typing import ClassVar
 
 from .expr import Expr
 
-QUESTION_TYPES = ("single", "multiple", "true_false", "numeric", "short", "ordering")
+QUESTION_TYPES = ("single", "multiple", "true_false", "numeric", "short", "ordering", "free")
+# graded from the key; `free` answers are graded by a person with the rubric
+AUTO_TYPES = QUESTION_TYPES[:-1]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class Question:
     explanation: Text
     tags: tuple[str, ...]
     line: int = 0
+    key_phrases: tuple[str, ...] = ()  # phrases that give the answer away; no other question may show them
 
     def short_title(self, lang: str) -> str:
         text = self.title.get(lang) if self.title.by_lang else self.prompt.get(lang)
@@ -151,11 +154,17 @@ class Numeric(Question):
 
 @dataclass(kw_only=True)
 class ShortAnswer(Question):
-    """Right when the normalized answer equals a normalized `accept` or fully matches a pattern."""
+    """Right when the normalized answer equals a normalized `accept` or fully matches a pattern.
+
+    `examples_accept` and `examples_reject` are answers the key must accept and
+    reject: they prove the key (validation fails when one disagrees).
+    """
 
     type: ClassVar[str] = "short"
     accept: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
+    examples_accept: tuple[str, ...] = ()
+    examples_reject: tuple[str, ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -167,8 +176,34 @@ class Ordering(Question):
     scoring: str = "exact"  # exact | pairs (fraction of item pairs in the right relative order)
 
 
+@dataclass(frozen=True)
+class Criterion:
+    """One rubric item of a free question: met (all its points) or not; `hints` may pre-tick it in review."""
+
+    id: str
+    points: float
+    text: Text
+    hints: tuple[str, ...] = ()  # keywords (any language); never grade alone
+
+
+@dataclass(kw_only=True)
+class FreeAnswer(Question):
+    """An open answer in the student's words (en or zh), graded by a person who ticks rubric items.
+
+    The score is the sum of the points of the items met. Until a grader has
+    reviewed the answer it scores 0 and reads "awaiting review".
+    """
+
+    type: ClassVar[str] = "free"
+    rubric: tuple[Criterion, ...]
+    model_answer: Text
+
+    def criterion(self, cid: str) -> Criterion | None:
+        return next((c for c in self.rubric if c.id == cid), None)
+
+
 QUESTION_CLASSES: dict[str, type[Question]] = {
-    cls.type: cls for cls in (SingleChoice, MultipleChoice, TrueFalse, Numeric, ShortAnswer, Ordering)
+    cls.type: cls for cls in (SingleChoice, MultipleChoice, TrueFalse, Numeric, ShortAnswer, Ordering, FreeAnswer)
 }
 
 

@@ -2,7 +2,8 @@
 
 Only what the student may see goes in: their numbers, their option order, the
 prompts and option texts, and how to answer. Never the explanations, which
-options are correct, formulas, accepted answers or patterns.
+options are correct, formulas, accepted answers or patterns, rubrics or model
+answers.
 The notebook is written as plain nbformat-4.5 JSON (no nbformat import needed).
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import ANSWERS_VAR
-from .model import MultipleChoice, Numeric, Ordering, Question, Quiz, SingleChoice, TrueFalse
+from .model import FreeAnswer, MultipleChoice, Numeric, Ordering, Question, Quiz, SingleChoice, TrueFalse
 from .ui_text import t
 from .variants import Variant, student_version
 
@@ -37,6 +38,8 @@ def hint(question: Question, variant: Variant, lang: str) -> str:
         return t(lang, "hint_numeric")
     if isinstance(question, Ordering):
         return t(lang, "hint_ordering", example=", ".join(variant.item_order))
+    if isinstance(question, FreeAnswer):
+        return t(lang, "hint_free")
     return t(lang, "hint_short")
 
 
@@ -66,6 +69,8 @@ def question_markdown(n: int, question: Question, variant: Variant, lang: str) -
 def _template_line(question: Question) -> str:
     if isinstance(question, (MultipleChoice, Ordering)):
         return f"{question.id}: []"
+    if isinstance(question, FreeAnswer):
+        return f"{question.id}: |"  # a block scalar: the answer goes on the indented lines below
     return f"{question.id}: "
 
 
@@ -107,8 +112,10 @@ def render_notebook(quiz: Quiz, student: str, secret: str, lang: str = "en") -> 
              _cell("code", "answers-init", f"{ANSWERS_VAR} = {{}}")]
     for n, (q, v) in enumerate(version, start=1):
         cells.append(_cell("markdown", f"q{n}-text", question_markdown(n, q, v, lang)))
-        cells.append(_cell("code", f"q{n}-answer", f'{ANSWERS_VAR}["{q.id}"] = None',
-                           {"seqgrade": {"question": q.id}}))
+        source = f'{ANSWERS_VAR}["{q.id}"] = None'
+        if isinstance(q, FreeAnswer):
+            source = f'{ANSWERS_VAR}["{q.id}"] = """\n\n"""  # your answer, between the quotes'
+        cells.append(_cell("code", f"q{n}-answer", source, {"seqgrade": {"question": q.id}}))
     save = (f"# {t(lang, 'notebook_save')}\n"
             "import json, pathlib\n"
             f"_answers = {{k: v for k, v in {ANSWERS_VAR}.items() if v is not None}}\n"

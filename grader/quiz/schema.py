@@ -89,8 +89,9 @@ def _where(path: tuple, data: Any) -> str:
         q = data["questions"][path[1]] if isinstance(data, dict) else None
         qname = f"question {q['id']!r}" if isinstance(q, dict) and isinstance(q.get("id"), str) \
             else f"question {path[1] + 1}"
-        if len(path) >= 4 and path[2] in ("options", "items") and isinstance(path[3], int):
-            return f"{path[2][:-1]} {path[3] + 1} of {qname}"
+        if len(path) >= 4 and path[2] in ("options", "items", "rubric") and isinstance(path[3], int):
+            what = {"options": "option", "items": "item", "rubric": "rubric item"}[path[2]]
+            return f"{what} {path[3] + 1} of {qname}"
         if len(path) >= 3 and path[2] == "params" and len(path) >= 4:
             return f"parameter {path[3]!r} of {qname}"
         return qname
@@ -222,10 +223,13 @@ _REQUIRED_HINTS = {
     "items": "a list of items with id and text, in the right order",
     "tags": "a list of concept tags, e.g. [lstm, gates]",
     "explanation": "a text shown in the feedback, e.g. {en: ..., zh: ...}",
+    "rubric": "a list of rubric items, each with id, points and text, e.g. {id: bottleneck, points: 1, text: {en: ..., zh: ...}}",
+    "model_answer": "a full-marks answer for graders, e.g. {en: ..., zh: ...}",
 }
-_TYPE_REQUIRED = {"answer", "options", "items"}
+_TYPE_REQUIRED = {"answer", "options", "items", "rubric", "model_answer"}
 _TYPES_USING = {
     "options": "single and multiple", "shuffle": "single and multiple", "scoring": "multiple and ordering",
     "answer": "true_false and numeric", "formula": "numeric", "params": "numeric", "derived": "numeric",
     "tolerance": "numeric", "unit": "numeric", "accept": "short", "patterns": "short", "items": "ordering",
+    "examples": "short", "rubric": "free", "model_answer": "free",
 }

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from . import expr
-from .normalize import normalize
+from .normalize import key_verdict, normalize
 from .variants import PLACEHOLDER, KeyedStream, format_number
 from .yamlsrc import Problem, YamlDoc
 
@@ -98,6 +98,8 @@ def _question(doc: YamlDoc, path: tuple, q: dict, languages: list[str]) -> list[
                 out += _translation(doc, path + ("items", j, "text"), item["text"], languages, prose=False)
     if qtype == "short":
         out += _short(doc, path, q)
+    if qtype == "free":
+        out += _free(doc, path, q, languages)
 
     known = None
     if qtype == "numeric":
@@ -165,6 +167,67 @@ def _short(doc: YamlDoc, path: tuple, q: dict) -> list[Problem]:
             except re.error as exc:
                 out.append(doc.problem(path + ("patterns", j), f"regular expression does not compile: "
                                        f"{exc.msg} at position {exc.pos}", offset=exc.pos or 0))
+    if not out:
+        out += _examples(doc, path, q)
+    return out
+
+
+def _examples(doc: YamlDoc, path: tuple, q: dict) -> list[Problem]:
+    """Every `examples.accept` must be accepted by the key and every `examples.reject` rejected."""
+    examples = q.get("examples")
+    if not isinstance(examples, dict):
+        return []
+    accept = [str(a) for a in q.get("accept") or [] if isinstance(a, (str, int, float))]
+    patterns = [p for p in q.get("patterns") or [] if isinstance(p, str)]
+    out = []
+    seen: dict[str, str] = {}
+    for kind in ("accept", "reject"):
+        entries = examples.get(kind)
+        if not isinstance(entries, list):
+            continue
+        for j, ex in enumerate(entries):
+            if not isinstance(ex, (str, int, float)) or isinstance(ex, bool):
+                continue
+            where = path + ("examples", kind, j)
+            norm = normalize(str(ex))
+            if norm in seen and seen[norm] != kind:
+                out.append(doc.problem(where, f"the example {str(ex)!r} is listed under both accept and reject"))
+                continue
+            seen[norm] = kind
+            verdict = key_verdict(str(ex), accept, patterns)
+            if kind == "accept" and verdict is None:
+                out.append(doc.problem(where, f"the key rejects this accept example {str(ex)!r} (normalized: "
+                                       f"{norm!r}); add it to accept or widen a pattern"))
+            elif kind == "reject" and verdict is not None:
+                out.append(doc.problem(where, f"the key accepts this reject example {str(ex)!r} ({verdict}); "
+                                       "narrow the pattern or the accepted answers"))
+    return out
+
+
+def _free(doc: YamlDoc, path: tuple, q: dict, languages: list[str]) -> list[Problem]:
+    """A free question: a translated model answer; rubric items with their own ids, adding up to the points."""
+    out: list[Problem] = []
+    if "model_answer" in q:
+        out += _translation(doc, path + ("model_answer",), q["model_answer"], languages, prose=True)
+    rubric = q.get("rubric")
+    if not isinstance(rubric, list):
+        return out
+    out += _unique_ids(doc, path + ("rubric",), rubric, "rubric item")
+    total = 0.0
+    for j, item in enumerate(rubric):
+        if not isinstance(item, dict):
+            continue
+        if "text" in item:
+            out += _translation(doc, path + ("rubric", j, "text"), item["text"], languages, prose=True)
+        pts = item.get("points")
+        if isinstance(pts, (int, float)) and not isinstance(pts, bool):
+            total += pts
+    points = q.get("points")
+    if isinstance(points, (int, float)) and not isinstance(points, bool) and rubric \
+            and all(isinstance(i, dict) and isinstance(i.get("points"), (int, float)) for i in rubric) \
+            and abs(total - points) > 1e-9:
+        out.append(doc.problem(path + ("rubric",), f"the rubric items add up to {total:g} points but the question "
+                               f"is worth {points:g}; make them equal", key=True))
     return out
 
 

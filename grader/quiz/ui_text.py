@@ -35,6 +35,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "question_n": "Question {n} of {total}",
         "true": "true",
         "false": "false",
+        "hint_free": "Answer in a few sentences, in English or Chinese; a grader scores it with a rubric.",
+        "awaiting_review": "Awaiting review by a grader (graded with a rubric).",
+        "reviewed": "Reviewed by a grader: {got} of {of} points.",
+        "comment": "Grader's comment",
+        "expected_free": "see the model answer and rubric",
     },
     "zh": {
         "correct": "正确。",
@@ -66,6 +71,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "question_n": "第 {n} 题，共 {total} 题",
         "true": "对",
         "false": "错",
+        "hint_free": "用几句话作答，中英文均可；由评分人按评分细则打分。",
+        "awaiting_review": "等待评分人按评分细则评阅。",
+        "reviewed": "评分人已评阅：得 {got} 分，满分 {of} 分。",
+        "comment": "评分人评语",
+        "expected_free": "见参考答案与评分细则",
     },
 }
 

@@ -323,7 +323,9 @@ class Sandbox:
         if self.policy == "none" or not isinstance(inner, int):
             self._zygote_pid = self._proc.pid
         else:
-            self._zygote_pid = cputime.find_in_namespace(self._proc.pid, inner)
+            # the zygote inside bubblewrap's PID namespace; else the whole tree under bubblewrap (the zygote and
+            # bubblewrap's own init are idle during a call, so the measurement is the child's all the same)
+            self._zygote_pid = cputime.find_in_namespace(self._proc.pid, inner) or self._proc.pid
 
     def submission_cpu_ns(self) -> int | None:
         """CPU time so far of every process below the zygote (the submission's), from the kernel."""

@@ -170,3 +170,27 @@ def test_refusals_are_listed_under_the_table(graded):
     _, _, run, _, _ = graded
     assert re.search(r"refused: a01_link_to_reference: .*symbolic link", run.stdout), run.stdout[-3000:]
     assert "Isolation: bwrap" in run.stdout
+
+
+def test_check_refuses_a_link_naming_it(tmp_path):
+    from tests.cli._support import REPO
+
+    link = tmp_path / "rnn.py"
+    link.symlink_to(REPO / "solutions" / "rnn.py")
+    r = seqgrade("check", "a1_rnn", link)
+    assert r.returncode == 2 and "rnn.py is a symbolic link" in r.stderr, r.stdout + r.stderr
+
+
+def test_quiz_answers_files_that_are_links_are_refused_and_flagged(tmp_path):
+    from tests.cli._support import REPO
+
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    (answers / "mallory.yaml").symlink_to(REPO / "course" / "examples" / "quiz_answers" / "q1_rnn_basics" / "alice.yaml")
+    (answers / "zoe.yaml").write_text("{}\n", encoding="utf-8")
+    out = tmp_path / "q.json"
+    r = seqgrade("quiz", "grade", "q1_rnn_basics", answers, "--gradebook", tmp_path / "gb.db", "--json", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    by = {x["student"]: x for x in load_json(out)["results"]}
+    assert by["mallory"]["score"] == 0 and [f["kind"] for f in by["mallory"]["flags"]] == ["refused"]
+    assert "symbolic link" in by["mallory"]["error"]

@@ -240,12 +240,20 @@ def test_quiz_notebook_answers_are_read_as_the_key():
     from nbgrader.nbgraderformat import MetadataValidator
 
     MetadataValidator().validate_nb(copy.deepcopy(nb))
+    from grader.quiz.model import FreeAnswer
+
+    free = [q for q in quiz.questions if isinstance(q, FreeAnswer)]
     grade_ids = [c.metadata.nbgrader.grade_id for c in _test_cells(nb)]
-    assert grade_ids == [cells.SETUP_QUIZ, *(q.id for q in quiz.questions)]
+    assert grade_ids == [cells.SETUP_QUIZ, *(q.id for q in quiz.questions if q not in free)]
+    # free questions are "manually graded task" cells worth their points, graded in formgrader
+    tasks = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("task")}
+    assert free and tasks == {q.id: q.points for q in free}
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"seqgrade-quiz-{os.getpid()}.ipynb"
     try:
         nbformat.write(nb, tmp)
-        assert read_answers(tmp).values == answer_key(quiz, VARIANT, "secret")
+        key = answer_key(quiz, VARIANT, "secret")
+        assert read_answers(tmp).values == {k: (None if quiz.question(k) in free else v) for k, v in key.items()}
     finally:
         tmp.unlink(missing_ok=True)
 

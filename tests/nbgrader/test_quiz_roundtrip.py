@@ -1,4 +1,5 @@
-"""A quiz notebook through nbgrader: plain ``nbgrader autograde`` and ``seqgrade nbgrader autograde`` agree.
+"""A quiz notebook through nbgrader: plain ``nbgrader autograde`` and ``seqgrade nbgrader autograde`` agree,
+and a free answer is graded by hand as formgrader does it.
 
 Submissions are placed as ``nbgrader collect`` leaves them
 (``submitted/<student>/<quiz>/<quiz>.ipynb`` and ``timestamp.txt``); the
@@ -18,7 +19,9 @@ import pytest
 
 from grader.config import load_config
 from grader.quiz.loader import load_quiz
-from grader.quiz.model import MultipleChoice, SingleChoice
+from grader.nbgrader.quiz_notebook import MARK_BEGIN
+from grader.quiz.answers import FREE_PLACEHOLDER
+from grader.quiz.model import FreeAnswer, MultipleChoice, SingleChoice
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -65,9 +68,18 @@ def test_quiz_round_trip(tmp_path_factory):
     multiple = next(q for q in quiz.questions if isinstance(q, MultipleChoice) and len(q.correct_ids) > 1)
     single = next(q for q in quiz.questions if isinstance(q, SingleChoice))
     wrong = next(o.id for o in single.options if not o.correct)
+    free = next(q for q in quiz.questions if isinstance(q, FreeAnswer))
     source = nbformat.read(course / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
     key = {c.metadata["seqgrade"]["question"]: c.source.split("### BEGIN SOLUTION\n")[1].split("\n###")[0]
-           for c in source.cells if "seqgrade" in c.metadata}
+           for c in source.cells if "seqgrade" in c.metadata and c.cell_type == "code"}
+    alice_text = "Seq2Seq is an encoder-decoder **architecture**; LSTM or GRU cells are its parts. <script>x</script>"
+    key[free.id] = alice_text
+
+    # the students' copy shows the free question but neither its rubric nor its model answer
+    release = (course / "release" / QUIZ / f"{QUIZ}.ipynb").read_text(encoding="utf-8")
+    assert free.prompt.get("en").split("?")[0] in release
+    for secret in (MARK_BEGIN, free.rubric[0].text.get("en"), free.model_answer.get("en")[:60]):
+        assert secret not in release
 
     def filled(answers: dict[str, str]):
         nb = nbformat.read(course / "release" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
@@ -84,22 +96,57 @@ def test_quiz_round_trip(tmp_path_factory):
                    f"ANSWERS[{single.id!r}] = {wrong!r}"}))
     run([BIN / "nbgrader", "autograde", QUIZ], course, home)
     plain = scores(course)
+    assert plain["alice"][free.id] is None, "a free answer is left for a person to grade"
     assert marker.exists(), "plain nbgrader runs answer cells"
     marker.unlink()
     place(course, "eve", "{ this is not a notebook")
     proc = run([BIN / "seqgrade", "nbgrader", "autograde", QUIZ, "--force"], course, home, ok=False)
     secure = scores(course)
 
-    # both paths agree; alice has every point
-    assert plain["alice"] == {"setup-quiz-key": 0.0, **{q.id: q.points for q in quiz.questions}}
+    # both paths agree; alice has every automatic point, and her free answer awaits a grader
+    assert plain["alice"] == {"setup-quiz-key": 0.0, **{q.id: None if q is free else q.points for q in quiz.questions}}
     assert secure["alice"] == plain["alice"] and secure["bob"] == plain["bob"]
     # one of several correct options earns part of the points, on both paths
     for path in (plain, secure):
         assert 0 < path["bob"][multiple.id] < multiple.points and path["bob"][single.id] == 0
     # seqgrade reads the value an answer cell assigns; it never runs the cell
     assert not marker.exists()
-    # eve's unreadable notebook never reaches nbgrader: recorded as zeros with the reason, named; the run
-    # succeeds for everyone else
+    # eve's unreadable notebook never reaches nbgrader: it is recorded alone as 0, with the reason, and named;
+    # alice and bob are read and recorded
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "eve" in proc.stdout and "not a valid notebook" in proc.stdout and "must not read" in proc.stdout
-    assert secure["eve"] and all(v == 0 for v in secure["eve"].values())
+    assert "alice" not in proc.stderr and "bob" not in proc.stderr, proc.stderr
+    assert secure["eve"] and all(v in (None, 0) for v in secure["eve"].values())
+
+    # what formgrader shows the grader: the task with its rubric and model answer, then alice's answer
+    graded = nbformat.read(course / "autograded" / "alice" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+    task = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == free.id)
+    assert task.metadata.nbgrader["task"] and task.metadata.nbgrader["points"] == free.points
+    assert MARK_BEGIN in task.source and all(c.text.get("en") in task.source for c in free.rubric)
+    answer = graded.cells[graded.cells.index(task) + 1]
+    assert answer.cell_type == "markdown" and answer.source == alice_text
+    assert FREE_PLACEHOLDER not in answer.source
+
+    # graded by hand through nbgrader's gradebook API, as formgrader's grade and comment handlers do
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "seqgrade") as gb:
+        grade = gb.find_grade(free.id, QUIZ, QUIZ, "alice")
+        assert grade.needs_manual_grade and grade.auto_score is None
+        grade = gb.find_grade_by_id(grade.id)
+        grade.manual_score = free.points - 1
+        grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+        comment = gb.find_comment_by_id(gb.find_comment(free.id, QUIZ, QUIZ, "alice").id)
+        comment.manual_comment = "Say why LSTM and GRU cells are used."
+        gb.db.commit()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "seqgrade") as gb:
+        sub = gb.find_submission_notebook(QUIZ, QUIZ, "alice")
+        automatic = sum(q.points for q in quiz.questions if q is not free)
+        assert sub.score == automatic + free.points - 1 and not sub.needs_manual_grade
+        assert sub.max_score == quiz.max_score
+    # and the score lands in nbgrader's export, like every other score
+    run([BIN / "nbgrader", "export", "--to", top / "grades.csv"], course, home)
+    rows = (top / "grades.csv").read_text(encoding="utf-8").splitlines()
+    alice = next(r.split(",") for r in rows if ",alice," in f",{r},")
+    header = rows[0].split(",")
+    assert float(alice[header.index("raw_score")]) == automatic + free.points - 1

@@ -125,14 +125,58 @@ def test_numeric_answer_matches_torch_for_many_students(bank, key):
 
 
 def test_gru_has_three_quarters_of_the_lstm_parameters(bank):
-    assert bank["q2_gated"].question("gru_three_quarters").answer is True
+    assert "3/4" in bank["q2_gated"].question("gru_params").explanation.get("en")
     for i, h in [(8, 16), (33, 7), (128, 256)]:
         assert 4 * n_params(nn.GRU(i, h)) == 3 * n_params(nn.LSTM(i, h))
 
 
-def test_mha_parameters_do_not_depend_on_heads(bank):
-    assert bank["q3_attention"].question("heads_same_params").answer is True
+def _fold_biases(rnn: nn.Module, blocks: slice) -> nn.Module:
+    """The same network with the recurrent bias of the given rows moved into the input bias."""
+    with torch.no_grad():
+        rnn.bias_ih_l0[blocks] += rnn.bias_hh_l0[blocks]
+        rnn.bias_hh_l0[blocks] = 0
+    return rnn
+
+
+def test_only_the_grus_candidate_bias_cannot_be_folded(bank):
+    """gru_bhn_bias (true) and lesson 4: torch keeps two biases in every RNN; only b_hn is not redundant."""
+    assert bank["q2_gated"].question("gru_bhn_bias").answer is True
+    torch.manual_seed(0)
+    H, x = 5, torch.randn(7, 2, 3)
+    for cls, foldable in ((nn.RNN, slice(0, H)), (nn.LSTM, slice(0, 4 * H)), (nn.GRU, slice(0, 2 * H))):
+        rnn = cls(3, H)
+        want = rnn(x)[0]
+        assert torch.allclose(_fold_biases(rnn, foldable)(x)[0], want, atol=1e-6), cls.__name__
+    gru = nn.GRU(3, H)
+    want = gru(x)[0]
+    assert not torch.allclose(_fold_biases(gru, slice(2 * H, 3 * H))(x)[0], want, atol=1e-4)
+
+
+def test_mha_parameters_do_not_depend_on_heads_but_its_weights_do(bank):
+    q3 = bank["q3_attention"]
+    doubling = next(o for o in q3.question("multihead_benefits").options if "doubles" in o.text.get("en"))
+    assert not doubling.correct and q3.question("heads_weight_memory").answer is False
     assert len({n_params(nn.MultiheadAttention(64, h)) for h in (1, 2, 4, 8, 16)}) == 1
+    x = torch.zeros(2, 5, 64)
+    sizes = [nn.MultiheadAttention(64, h, batch_first=True)(x, x, x, average_attn_weights=False)[1].numel()
+             for h in (1, 2, 4)]
+    assert sizes == [50, 100, 200]  # h weight maps of L x S, however narrow the heads
+
+
+def test_shifting_a_row_of_scores_leaves_the_weights_alone(bank):
+    assert bank["q3_attention"].question("softmax_shift").answer is True
+    e = torch.randn(3, 6, dtype=torch.float64)
+    assert torch.allclose(torch.softmax(e + 123.0, -1), torch.softmax(e, -1))
+
+
+def test_an_lstms_forget_and_input_gates_are_not_coupled(bank):
+    """lstm_not_interpolation (false): f + i is not 1 in general."""
+    assert bank["q2_gated"].question("lstm_not_interpolation").answer is False
+    torch.manual_seed(0)
+    cell = nn.LSTMCell(3, 4)
+    gates = torch.randn(5, 3) @ cell.weight_ih.T + cell.bias_ih + cell.bias_hh
+    i, f = torch.sigmoid(gates[:, :4]), torch.sigmoid(gates[:, 4:8])
+    assert not torch.allclose(i + f, torch.ones_like(i), atol=0.05)
 
 
 def test_a_minus_inf_score_gets_exactly_zero_weight(bank):

@@ -19,6 +19,7 @@ from grader.results_schema import validate
 from .conftest import BANK_DIR, MALFORMED_DIR, REPO
 
 EXAMPLES = REPO / "course" / "examples" / "quiz_answers"
+REVIEWS = REPO / "course" / "examples" / "quiz_reviews"
 
 
 @pytest.fixture()
@@ -37,9 +38,9 @@ def run(*args: str, input: str | None = None):
 def test_quiz_help_lists_every_command():
     r = run("quiz", "--help")
     assert r.exit_code == 0
-    for name in ("validate", "take", "render", "grade", "key", "report", "schema"):
+    for name in ("validate", "lint", "take", "render", "grade", "review", "key", "report", "schema"):
         assert name in r.output
-    for name in ("validate", "take", "render", "grade", "key", "report", "schema"):
+    for name in ("validate", "lint", "take", "render", "grade", "review", "key", "report", "schema"):
         sub = run("quiz", name, "--help")
         assert sub.exit_code == 0 and "Example" in sub.output
 
@@ -91,13 +92,14 @@ def test_grade_records_the_example_class_into_the_gradebook(course, tmp_path):
     r = run("quiz", "grade", "q2_gated", str(EXAMPLES / "q2_gated"), "--course", str(course), "--gradebook",
             str(gb_path), "--json", str(out_json))
     assert r.exit_code == 0, r.output
-    assert "carol.yaml:25: unknown question id 'q9'" in r.output
+    assert "carol.yaml:34: unknown question id 'q9'" in r.output
     assert "dave.yaml:3:" in r.output and "graded 4 student(s)" in r.output
     with Gradebook(gb_path) as gb:
         results = {x.student: x for x in gb.results(item="q2_gated", kind="quiz")}
     assert sorted(results) == ["alice", "bob", "carol", "dave"]
     assert results["dave"].error and results["dave"].checks == []
-    assert results["carol"].error and len(results["carol"].checks) == 15
+    assert results["carol"].error and len(results["carol"].checks) == 20
+    assert "3 free answer(s) await review by a grader: seqgrade quiz review q2_gated" in r.output
     doc = json.loads(out_json.read_text(encoding="utf-8"))
     validate(doc)  # the one results schema
     assert doc["item_kind"] == "quiz" and doc["results"][0]["student"] == "alice"
@@ -113,7 +115,8 @@ def test_grade_uses_the_course_gradebook_by_default(course, tmp_path):
 
 
 def test_grade_examples_with_the_course_secret(monkeypatch, tmp_path):
-    """The demo's example answers: alice perfect, bob partial, carol and dave with problems."""
+    """The demo's example answers: alice perfect, bob partial, carol and dave with problems, once a grader's
+    reviews of the free answers (course/examples/quiz_reviews/) are recorded."""
     monkeypatch.delenv("SEQGRADE_SECRET", raising=False)
     monkeypatch.chdir(REPO)
     for quiz in sorted(p.name for p in EXAMPLES.iterdir()):
@@ -121,7 +124,12 @@ def test_grade_examples_with_the_course_secret(monkeypatch, tmp_path):
         r = run("quiz", "grade", quiz, str(EXAMPLES / quiz), "--gradebook", str(gb_path))
         assert r.exit_code == 0, r.output
         with Gradebook(gb_path) as gb:
+            before = gb.result(quiz, "alice").score
+        r = run("quiz", "review", quiz, "--from", str(REVIEWS / f"{quiz}.yaml"), "--gradebook", str(gb_path))
+        assert r.exit_code == 0 and "recorded 3 review(s)" in r.output, r.output
+        with Gradebook(gb_path) as gb:
             res = {x.student: x for x in gb.results(item=quiz)}
+        assert before < res["alice"].score
         assert res["alice"].score == res["alice"].max_score and not res["alice"].error
         assert 0 < res["bob"].score < res["bob"].max_score and not res["bob"].error
         assert "unknown question id 'q9'" in res["carol"].error and res["carol"].score > 0
@@ -168,7 +176,8 @@ def test_take_writes_the_answers_file(course, tmp_path):
     assert yaml.safe_load(out.read_text(encoding="utf-8")) == answers
     g = run("quiz", "grade", "q1_rnn_basics", str(out.parent), "--course", str(course), "--gradebook",
             str(tmp_path / "g.db"))
-    assert "alice  18/18" in g.output
+    assert "alice  21/25" in g.output  # the free answer (4 points) awaits a grader
+    assert "1 free answer(s) await review" in g.output
 
 
 def test_report_shows_concepts_weakest_first(course, tmp_path):
@@ -204,7 +213,7 @@ def _late_quiz(tmp_path, extra: str = ""):
                    "late_policy: {kind: per_day, penalty: 0.1, cap: 0.5}\n" + extra, encoding="utf-8")
     answers = tmp_path / "answers"
     answers.mkdir()
-    (answers / "alice.yaml").write_text("forget_gate: c\ninput_gate: a\n", encoding="utf-8")
+    (answers / "alice.yaml").write_text("forget_gate: c\ninput_gate: d\n", encoding="utf-8")
     os.utime(answers / "alice.yaml", (1577923200, 1577923200))  # mtime 2020-01-02T00:00:00Z: one day late
     return cfg, answers
 

@@ -18,7 +18,7 @@ QUESTIONS = [b for b in BLOCKS if b.startswith("  - id:")]
 
 def test_the_doc_has_an_example_of_every_question_type():
     types = {re.search(r"^    type: (\w+)", b, flags=re.M).group(1) for b in QUESTIONS}
-    assert types == {"single", "multiple", "true_false", "numeric", "short", "ordering"}
+    assert types == {"single", "multiple", "true_false", "numeric", "short", "ordering", "free"}
 
 
 @pytest.mark.parametrize("block", QUESTIONS, ids=[re.search(r"id: (\w+)", b).group(1) for b in QUESTIONS])

@@ -11,7 +11,9 @@ import pytest
 from grader.gradebook import Gradebook
 from grader.quiz.answers import collect_answers, read_answers
 from grader.quiz.grading import answer_key, grade_class, grade_quiz
+from grader.quiz.model import FreeAnswer
 from grader.quiz.render import render_notebook
+from grader.quiz.rubric import Review, answer_digest
 
 from .conftest import SECRET
 
@@ -19,6 +21,11 @@ from .conftest import SECRET
 @pytest.fixture()
 def quiz(bank):
     return bank["q2_gated"]
+
+
+def free_points(quiz) -> float:
+    """What a person grades: until then, a perfect answers file earns the rest."""
+    return sum(q.points for q in quiz.questions if isinstance(q, FreeAnswer))
 
 
 def write(tmp_path, name: str, text: str):
@@ -33,9 +40,24 @@ def test_a_perfect_answers_file_scores_full_marks(tmp_path, quiz):
     p = write(tmp_path, "alice.yaml", yaml.safe_dump(answer_key(quiz, "alice", SECRET), allow_unicode=True))
     r = grade_quiz(quiz, read_answers(p), SECRET)
     assert (r.student, r.item, r.kind) == ("alice", "q2_gated", "quiz")
-    assert r.score == r.max_score == quiz.max_score and r.error == ""
+    assert r.max_score == quiz.max_score and r.score == quiz.max_score - free_points(quiz) and r.error == ""
     assert [c.name for c in r.checks] == [q.id for q in quiz.questions]
-    assert all(c.status == "passed" and c.visibility == "public" for c in r.checks)
+    free = {q.id for q in quiz.questions if isinstance(q, FreeAnswer)}
+    assert all(c.status == "passed" and c.visibility == "public" for c in r.checks if c.name not in free)
+    assert all(c.status == "failed" and c.message.startswith("Awaiting review") for c in r.checks if c.name in free)
+    # once a grader's review of this very answer exists, it earns what the grader ticked
+    key = answer_key(quiz, "alice", SECRET)
+    reviews = {q.id: Review(quiz.id, "alice", q.id, key[q.id], answer_digest(key[q.id]), met=(q.rubric[0].id,),
+                            comment="Good start.", reviewed_at="2026-01-01T00:00:00+00:00")
+               for q in quiz.questions if q.id in free}
+    r = grade_quiz(quiz, read_answers(p), SECRET, reviews=reviews)
+    reviewed = [c for c in r.checks if c.name in free]
+    assert [c.score for c in reviewed] == [quiz.question(c.name).rubric[0].points for c in reviewed]
+    assert all("Good start." in c.message and "[x]" in c.message and "[ ]" in c.message for c in reviewed)
+    # a review of another answer does not count
+    stale = {qid: Review(rv.quiz, rv.student, qid, "old text", answer_digest("old text"), met=rv.met,
+                         reviewed_at=rv.reviewed_at) for qid, rv in reviews.items()}
+    assert grade_quiz(quiz, read_answers(p), SECRET, reviews=stale).score == quiz.max_score - free_points(quiz)
     assert r.content_hash == hashlib.sha256(p.read_bytes()).hexdigest()
     assert r.checks_version == hashlib.sha256(Path(quiz.file).read_bytes()).hexdigest()
 
@@ -53,7 +75,7 @@ def test_unknown_ids_and_wrong_types_are_reported_with_lines_and_the_rest_is_gra
                                       "q9: b\n"
                                       "lstm_params: lots\n"
                                       "cell_state: {a: true}\n"
-                                      "input_gate: a\n")
+                                      "input_gate: d\n")
     r = grade_quiz(quiz, read_answers(p), SECRET)
     assert r.error.splitlines() == [
         "carol.yaml:2: unknown question id 'q9' (this quiz has " + ", ".join(q.id for q in quiz.questions) + ")",
@@ -131,7 +153,7 @@ def test_empty_or_missing_folder_is_a_quiz_error(tmp_path):
 
 
 def test_results_go_into_the_gradebook(tmp_path, quiz):
-    write(tmp_path, "alice.yaml", "forget_gate: c\ninput_gate: a\n")
+    write(tmp_path, "alice.yaml", "forget_gate: c\ninput_gate: d\n")
     (r,) = grade_class(quiz, collect_answers(tmp_path), SECRET)
     with Gradebook(tmp_path / "gb.db") as gb:
         gb.record(r)
@@ -166,7 +188,8 @@ def test_a_filled_in_notebook_is_graded_like_a_yaml_file(tmp_path, quiz):
     nb = fill_notebook(render_notebook(quiz, "alice", SECRET), key)
     (tmp_path / "alice.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     (r,) = grade_class(quiz, collect_answers(tmp_path), SECRET)
-    assert r.score == quiz.max_score and r.error == ""
+    assert r.score == quiz.max_score - free_points(quiz) and r.error == ""
+    assert all(c.message.startswith("Awaiting review") for c in r.checks if c.name == "lstm_vs_gru")
 
 
 def test_notebook_answer_cells_are_parsed_not_run(tmp_path, quiz):
@@ -196,7 +219,7 @@ def test_the_notebooks_save_cell_writes_an_answers_file_that_grades(tmp_path, qu
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True,
                    env={**os.environ, "PYTHONPATH": ""})
     (r,) = grade_class(quiz, collect_answers(tmp_path), SECRET)
-    assert r.student == "alice" and r.score == quiz.max_score, r.error
+    assert r.student == "alice" and r.score == quiz.max_score - free_points(quiz), r.error
 
 
 def test_alias_bombs_and_deep_nesting_are_per_student_errors(tmp_path, quiz):
@@ -209,3 +232,24 @@ def test_alias_bombs_and_deep_nesting_are_per_student_errors(tmp_path, quiz):
     results = {r.student: r for r in grade_class(quiz, collect_answers(tmp_path), SECRET)}
     assert "too many aliases" in results["bomb"].error
     assert "nested too deeply" in results["deep"].error
+
+
+def test_free_answers_of_the_wrong_kind_are_named_by_line(tmp_path, quiz):
+    p = write(tmp_path, "carol.yaml", "forget_gate: c\nlstm_vs_gru: [a, b]\n")
+    r = grade_quiz(quiz, read_answers(p), SECRET)
+    assert "carol.yaml:2: question 'lstm_vs_gru' expects a text (your answer in a few sentences), got a list" in r.error
+    assert {c.name: c.status for c in r.checks}["lstm_vs_gru"] == "error"
+
+
+def test_a_free_answer_written_in_a_markdown_cell_is_read_as_text(tmp_path, quiz):
+    """The free-answer cell of an nbgrader quiz notebook is Markdown: its text is the answer, never run."""
+    from grader.quiz.answers import FREE_PLACEHOLDER
+
+    nb = render_notebook(quiz, "alice", SECRET)
+    for cell in nb["cells"]:
+        if cell["metadata"].get("seqgrade", {}).get("question") == "lstm_vs_gru":
+            cell["cell_type"], cell["source"] = "markdown", FREE_PLACEHOLDER + "\n\nThe GRU *interpolates*; `x = 1`"
+            del cell["outputs"], cell["execution_count"]
+    (tmp_path / "alice.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    (a,) = collect_answers(tmp_path)
+    assert a.values["lstm_vs_gru"] == "The GRU *interpolates*; `x = 1`" and not a.problems

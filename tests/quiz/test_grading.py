@@ -296,7 +296,9 @@ def test_numeric_close_is_symmetric_around_the_answer(a, rel_tol):
     [
         ("forget gate", "passed"),
         ("Forget Gate.", "passed"),
-        ("The forget gate", "failed"),  # articles are words: add them to accept or a pattern
+        ("The forget gate", "passed"),  # a leading article is dropped by the normalization
+        ("not the forget gate", "failed"),  # any other word counts
+        ("the forget gate, not the input gate", "failed"),
         ("ＦＯＲＧＥＴ　ＧＡＴＥ", "passed"),
         ("遗忘门。", "passed"),
         ("“遗忘 门”", "passed"),

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from grader.quiz.model import MultipleChoice, Numeric, Ordering, ShortAnswer
+from grader.quiz.model import FreeAnswer, MultipleChoice, Numeric, Ordering, ShortAnswer
 from grader.quiz.render import render_markdown, render_notebook, write_rendered
 from grader.quiz.variants import make_variant
 
@@ -16,7 +16,8 @@ from .conftest import SECRET
 
 
 def secrets_of(quiz) -> list[str]:
-    """Texts that must never reach a student: explanations, accepted answers, patterns, formulas."""
+    """Texts that must never reach a student: explanations, accepted answers, patterns, formulas, rubrics,
+    model answers."""
     out = []
     for q in quiz.questions:
         out += [t for t in q.explanation.all() if len(t) > 12]
@@ -24,6 +25,8 @@ def secrets_of(quiz) -> list[str]:
             out += [a for a in q.accept if len(a) > 4] + list(q.patterns)
         if isinstance(q, Numeric) and q.formula is not None:
             out.append(q.formula.source)
+        if isinstance(q, FreeAnswer):
+            out += [t for t in q.model_answer.all()] + [t for c in q.rubric for t in c.text.all()]
     return out
 
 
@@ -88,6 +91,7 @@ def test_answers_template_lists_every_question(bank):
     for line in template:
         q = kinds[line.split(":")[0]]
         assert line.endswith("[]") == isinstance(q, (MultipleChoice, Ordering))
+        assert line.endswith(": |") == isinstance(q, FreeAnswer)  # several lines of text go below
 
 
 def test_choice_hints_name_no_option(bank):

@@ -15,24 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.checks.grading import REPO, grade_sources, reference_source
-
-WRONG = '''
-import torch
-from torch import nn
-
-
-class RNNCell(nn.Module):
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
-        super().__init__()
-        self.weight_ih = nn.Parameter(torch.zeros(hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.zeros(hidden_size, hidden_size))
-        self.bias_ih = nn.Parameter(torch.zeros(hidden_size))
-        self.bias_hh = nn.Parameter(torch.zeros(hidden_size))
-        self.hidden_size = hidden_size
-
-    def forward(self, input, hx=None):
-        return input.new_zeros(*input.shape[:-1], self.hidden_size)
-'''
+from tests.integrity.attacks import WRONG
 
 SENTINEL = Path("/tmp/seqgrade-hostile-sentinel.txt")
 
