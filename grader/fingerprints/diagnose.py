@@ -160,6 +160,8 @@ class Fingerprinter:
         if digests is None:
             return None
         student = [recorded(c) for c in calls]
+        if self._agrees(REFERENCE, transcript, digests, student):
+            return None  # the answers are the reference's: the check judged something else (speed, counts)
         bugs = {b.id: b for b in self.source.bugs()}
         for first in [b for b in self._named if b in bugs]:
             if not self.source.relevant(first, transcript):

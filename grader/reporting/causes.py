@@ -7,7 +7,10 @@ most telling first:
    every check it stopped;
 2. a diagnosed known bug (`CheckResult.bug`, from the fingerprints): every check
    whose results match the bug. A check matched by two bugs at once
-   ("a+b") counts for both, and is fixed only when both are;
+   ("a+b") counts for both, and is fixed only when both are. An undiagnosed
+   failed check of a function whose other failures a bug explains goes with
+   that bug (its answers could not be compared value by value, or it judges a
+   property of them);
 3. the same function failing checks of several kinds alike (values,
    gradients, masks...): undiagnosed failures of one contract function, or of
    functions that share code in the reference (LSTMCell and LSTM share the
@@ -98,6 +101,7 @@ def root_causes(r: SubmissionResult, facts: ItemFacts | None = None) -> list[Cau
             for other in keys:
                 if other != key and other not in cause.partners:
                     cause.partners.append(other)
+    rest = _attach_to_bugs(rest, [c for c in causes.values() if c.kind == "bug"], facts)
     for cause in _by_function(rest, r, facts) + _by_concept(rest, facts):
         causes[cause.key] = cause
         rest = [c for c in rest if c not in cause.checks]
@@ -136,6 +140,37 @@ def _names(text: str, name: str) -> bool:
             return True
         at = text.find(name, at + 1)
     return False
+
+
+def _attach_to_bugs(failed: list[CheckResult], bugs: list[Cause], facts: ItemFacts) -> list[CheckResult]:
+    """Undiagnosed failed checks of a function whose other failures a known bug explains go to that bug (the
+    one that explains most of that function's checks): a check whose answers cannot be compared value by
+    value (a module at its random initialisation) or that judges a property of them names no bug by itself.
+    Returns the checks left."""
+    by_function: dict[str, dict[str, int]] = {}
+    for cause in bugs:
+        for c in cause.checks:
+            f = _function_of(c, facts)
+            for part in (f.split("+") if f else ()):
+                counts = by_function.setdefault(part, {})
+                counts[cause.key] = counts.get(cause.key, 0) + 1
+    if not by_function:
+        return failed
+    keyed = {cause.key: cause for cause in bugs}
+    left = []
+    for c in failed:
+        f = _function_of(c, facts) if c.status == "failed" else None
+        counts: dict[str, int] = {}
+        for part in (f.split("+") if f else ()):
+            for key, n in by_function.get(part, {}).items():
+                counts[key] = counts.get(key, 0) + n
+        if not counts:
+            left.append(c)
+            continue
+        best = keyed[min(counts, key=lambda k: (-counts[k], k))]
+        best.checks.append(c)
+        best.alone.append(c)
+    return left
 
 
 def _by_function(failed: list[CheckResult], r: SubmissionResult, facts: ItemFacts) -> list[Cause]:
