@@ -252,7 +252,7 @@ def explains(cause: Cause, total: int, causes: list[Cause]) -> str:
     """What fixing `cause` is likely to do, in a sentence (numbers and other causes' positions only)."""
     n, alone = len(cause.checks), len(cause.alone)
     if cause.kind == "concept":
-        return f"{n} of your {total} wrong or partly wrong answers are about this concept."
+        return f"{n} of your {total} wrong or partly wrong answers {'is' if n == 1 else 'are'} about this concept."
     if cause.kind == "problem" and not cause.checks:
         return "Nothing could be checked until it is fixed."
     position = {c.key: i + 1 for i, c in enumerate(causes)}

@@ -71,6 +71,10 @@ def _intro(r: SubmissionResult, causes: list[Cause]) -> str:
     if not failed:
         return "One problem stops grading:" if shown else ""
     covered = len({c.name for cause in shown for c in cause.checks})
+    if r.kind == "quiz":
+        return (f"{failed} of your {len(r.checks)} answers lost points. "
+                + (f"{'This concept covers' if len(shown) == 1 else f'These {len(shown)} causes cover'} "
+                   f"{covered} of them:" if shown else ""))
     return (f"You failed {failed} of {len(r.checks)} checks. "
             + (f"{'This cause explains' if len(shown) == 1 else f'These {len(shown)} causes explain'} "
                f"{covered} of them; fix them in this order:" if shown else ""))
@@ -90,14 +94,16 @@ def causes_markdown(r: SubmissionResult, causes: list[Cause], heading: str = "##
     lines = [f"{heading} Most likely causes", "", md(_intro(r, causes)), ""]
     total = len(failed_checks(r))
     for i, cause in enumerate(causes[:SHOWN_CAUSES], 1):
-        lines.append(f"{i}. **{md(_headline(cause))}** ({md(KIND_WORDS[cause.kind])})"
+        kind = f" ({md(KIND_WORDS[cause.kind])})" if cause.kind != "concept" else ""
+        lines.append(f"{i}. **{md(_headline(cause))}**{kind}"
                      + (f": {md(cause.detail)}" if cause.detail and cause.kind != "problem" else ""))
         if cause.kind == "problem" and cause.detail:
             lines += ["", _indent(escape.markdown_code(cause.detail[-3000:]), 3), ""]
         lines += ["", f"   {md(explains(cause, total, causes))}"]
         if cause.checks and cause.kind != "check":
             names = _check_list(cause.checks)
-            lines += ["", "   Checks: " + ", ".join(f"`{_code_name(n)}`" if not n.startswith("and ") else md(n)
+            label = "Questions" if r.kind == "quiz" else "Checks"
+            lines += ["", f"   {label}: " + ", ".join(f"`{_code_name(n)}`" if not n.startswith("and ") else md(n)
                                                     for n in names)]
         lines.append("")
     rest = len(causes) - SHOWN_CAUSES
@@ -162,12 +168,13 @@ def causes_html(r: SubmissionResult, causes: list[Cause]) -> str:
                       else f"<span class='detail'>: {e(cause.detail)}</span>")
         checks = ""
         if cause.checks and cause.kind != "check":
-            checks = ("<div class='checks'>Checks: " + ", ".join(
+            checks = (f"<div class='checks'>{'Questions' if r.kind == 'quiz' else 'Checks'}: " + ", ".join(
                 f"<code>{e(n)}</code>" if not n.startswith("and ") else e(n) for n in _check_list(cause.checks))
                 + "</div>")
         items.append(f"<li class='cause {e(cause.kind)}' data-cause='{e(cause.key)}'>"
-                     f"<b class='title'>{e(_headline(cause))}</b> <span class='kind'>({e(KIND_WORDS[cause.kind])})"
-                     f"</span>{detail}<div class='explains'>{e(explains(cause, total, causes))}</div>{checks}</li>")
+                     f"<b class='title'>{e(_headline(cause))}</b>"
+                     + (f" <span class='kind'>({e(KIND_WORDS[cause.kind])})</span>" if cause.kind != "concept" else "")
+                     + f"{detail}<div class='explains'>{e(explains(cause, total, causes))}</div>{checks}</li>")
     rest = len(causes) - SHOWN_CAUSES
     more = (f"<p>{rest} more {'cause' if rest == 1 else 'causes'} below, one per row of the table.</p>"
             if rest > 0 else "")
