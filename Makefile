@@ -35,7 +35,7 @@ hub: system-deps hub-deps
 hub-stop:
 	python3 scripts/hub/localhub.py stop
 
-demo: system-deps $(STAMP)
+demo: system-deps browser-deps $(STAMP)
 	$(BIN)/seqgrade demo --out demo-out
 
 test: system-deps browser-deps $(STAMP)

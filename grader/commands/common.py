@@ -42,4 +42,7 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def fmt_points(x: float) -> str:
-    return f"{x:g}"
+    """A score for people: at most two decimals (grader.reporting.numbers.points)."""
+    from ..reporting.numbers import points
+
+    return points(x)
