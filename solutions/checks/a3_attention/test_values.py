@@ -144,9 +144,13 @@ def _dot_cases(d, ref):
     out = []
     for scaled in (False, True):
         E, dv = d.distinct(2, 2, 9)
-        B, Q, K = d.distinct(3, 2, 7)
+        sizes = d.distinct(3, 2, 7)
+        K = max(sizes)  # at least 4 keys, so that a row keeps several of them
+        B, Q = (n for n in sizes if n != K)
         q, k, v = d.randn(B, Q, E), d.randn(B, K, E), d.randn(B, K, dv)
         mask = _random_mask(d, B, Q, K)
+        mask[0, 0, :] = True  # by construction, a row where the scale changes the weights (several keys kept)
+        mask[0, 0, -1] = False
         m = ref.DotProductAttention(scaled=scaled)
         exp = m(q, k, v, mask)
         raw = q @ k.transpose(-2, -1)
@@ -159,6 +163,9 @@ def _dot_cases(d, ref):
         else:
             w = ref.masked_softmax(raw / math.sqrt(E), mask)
             alts.append((w @ v, w, "DotProductAttention(scaled=False) must not scale the scores"))
+        for _, w, mistake in alts:  # the case tells every mistake it diagnoses from the right answer
+            if torch.allclose(w, exp[1]):
+                raise RuntimeError(f"internal error: the case cannot tell this mistake apart: {mistake}")
         out.append(SimpleNamespace(scaled=scaled, args=(q, k, v, mask), exp=exp, alts=alts,
                                    what=f"DotProductAttention(scaled={scaled}) with a [B,Q,K] mask"))
     return out
