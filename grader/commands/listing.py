@@ -13,6 +13,8 @@ from .common import course_option, fmt_points, open_course, table
 def list_command(checks, course_path):
     """List the assignments and quizzes, with every check's points and visibility.
 
+    In a student bundle (no hidden checks), lists the public checks.
+
     \b
     Example:
       seqgrade list
@@ -21,13 +23,15 @@ def list_command(checks, course_path):
 
     cfg = open_course(course_path)
     for a in cfg.assignments.values():
-        found = list_checks(a, cfg) if checks else []
+        hidden = a.hidden_checks.is_dir()  # a student bundle has the public checks only
+        found = list_checks(a, cfg, hidden=hidden) if checks else []
         total = sum(c.points for c in found)
         click.secho(f"{a.id}  ({a.filename})  {a.title_en} / {a.title_zh}", bold=True)
         if checks:
             rows = [[c.name, c.visibility, fmt_points(c.points), c.description] for c in found]
             click.echo(table(rows, ["check", "visibility", "points", "what it checks"]))
-            click.echo(f"total: {fmt_points(total)} points\n")
+            what = "" if hidden else " (public checks; your instructor also runs hidden ones)"
+            click.echo(f"total: {fmt_points(total)} points{what}\n")
     quizzes = sorted(cfg.quizzes_dir.glob("*.yaml")) if cfg.quizzes_dir.is_dir() else []
     if quizzes:
         click.secho("quizzes", bold=True)
