@@ -4,10 +4,10 @@
 (``course/quizzes/<id>.yaml``), so lessons and READMEs link to the same file in
 the repository and in the bundle. It holds what a student sees and nothing that
 grades: prompts, titles, option and item texts (in one fixed order drawn with
-the course secret, never the quiz file's), numeric parameters' ranges with the
-quiz's `numbers_key`, units, points. Never: which options are correct, true or
-false answers, formulas, accepted answers, patterns, examples, tolerances,
-explanations, rubrics, model answers, or the secret.
+the course secret, never the quiz file's), the values each numeric parameter
+can take and the quiz's `numbers_key`, units, points. Never: which options are
+correct, true or false answers, formulas, accepted answers, patterns, examples,
+tolerances, explanations, rubrics, model answers, or the secret.
 
 In the bundle, ``seqgrade quiz take ID --student S`` and ``seqgrade quiz render
 ID --student S`` read it: each student's numbers come from `numbers_key` (the
@@ -70,24 +70,13 @@ def question_entry(quiz: Quiz, q: Question, secret: str) -> dict[str, Any]:
         entry["items"] = [{"id": i, "text": _text(by_id[i].text)} for i in order.item_order]
     elif isinstance(q, Numeric):
         if q.params:
-            entry["params"] = {p.name: _param(p) for p in q.params}
+            entry["params"] = {p.name: list(p.values()) for p in q.params}  # every value it can take, in order
             shown = _shown_names(q)
             if any(name in shown for name, _ in q.derived):  # a derived value is shown: its formula must travel
                 entry["derived"] = {name: e.source for name, e in q.derived}
         if q.unit is not None:
             entry["unit"] = _text(q.unit)
     return entry
-
-
-def _param(p: Param) -> dict[str, Any]:
-    if p.choices:
-        return {"choices": list(p.choices)}
-    out: dict[str, Any] = {"min": p.min, "max": p.max}
-    if p.step is not None:
-        out["step"] = p.step
-    if p.decimals is not None:
-        out["decimals"] = p.decimals
-    return out
 
 
 def question_document(quiz: Quiz, secret: str) -> dict[str, Any]:
@@ -165,6 +154,12 @@ def load_question_file(path: Path) -> PublicQuiz:
     return PublicQuiz(quiz, key)
 
 
+def _number(v: Any) -> int | float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"a parameter's values are numbers, not {type(v).__name__}")
+    return v
+
+
 def _read_text(raw: Any) -> Text:
     if raw is not None and not isinstance(raw, (str, dict)):
         raise TypeError(f"a text is a string or a mapping of language to string, not {type(raw).__name__}")
@@ -182,9 +177,8 @@ def _question(q: dict[str, Any]) -> Question:
     if kind == "ordering":
         return Ordering(**common, items=tuple(Item(id=str(i["id"]), text=_read_text(i["text"])) for i in q["items"]))
     if kind == "numeric":
-        params = tuple(Param(name=str(n), min=s.get("min"), max=s.get("max"), step=s.get("step"),
-                             decimals=s.get("decimals"), choices=tuple(s.get("choices", ())))
-                       for n, s in (q.get("params") or {}).items())
+        params = tuple(Param(name=str(n), choices=tuple(_number(v) for v in values))
+                       for n, values in (q.get("params") or {}).items())
         derived = tuple((str(n), expr.parse(str(src))) for n, src in (q.get("derived") or {}).items())
         unit = _read_text(q["unit"]) if q.get("unit") is not None else None
         return Numeric(**common, params=params, derived=derived, unit=unit)
