@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # The venv's scripts first on PATH: nbgrader runs `alembic` and `jupyter` by name.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test venv system-deps release clean bench
+.PHONY: demo test venv system-deps release clean bench mutation docs
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup-venv.sh
 	PYTHON=$(PYTHON) bash scripts/setup-venv.sh $(VENV)
@@ -27,6 +27,15 @@ test: system-deps $(STAMP)
 
 release: $(STAMP)
 	$(BIN)/seqgrade release --starter-only
+
+# The generated tables of docs/writing-checks.md (promises -> checks, coverage matrix).
+docs: $(STAMP)
+	$(BIN)/python scripts/update_generated_docs.py
+
+# Every in-tree mutant under 20 fresh seeds: a catch must never be luck (slow: a benchmark-style run;
+# `make test` runs a sample). MUTATION_ARGS="--first-seed N" reproduces a run.
+mutation: system-deps $(STAMP)
+	$(BIN)/python -m tests.checks.mutation $(MUTATION_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_grade.py

@@ -45,6 +45,8 @@ def copy_course(dest: Path, with_lessons: bool = True) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     for name in ("solutions", "assignments"):
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
+    (dest / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "contract.md", dest / "docs" / "contract.md")
     if with_lessons:
         shutil.copytree(REPO / "course", dest / "course", ignore=ignore)
     else:
@@ -223,6 +225,13 @@ def test_bundle_holds_the_readmes(bundle, a):
             assert (folder / "assignments" / a.id / name).read_bytes() == \
                 (REPO / "assignments" / a.id / name).read_bytes()
     assert (folder / "README.md").is_file()
+
+
+def test_bundle_holds_the_contract_the_readmes_link(bundle):
+    _, folder, _ = bundle
+    assert (folder / "docs" / "contract.md").read_bytes() == (REPO / "docs" / "contract.md").read_bytes()
+    readme = (folder / "assignments" / "a1_rnn" / "README.md").read_text(encoding="utf-8")
+    assert "](../../docs/contract.md)" in readme
 
 
 def test_bundle_holds_exactly_the_public_checks(bundle):

@@ -18,13 +18,19 @@ Example::
         sub.load_state_dict(m, case.state)
         got = sub.call(m, case.x, case.h).value
         assert_close(got, case.expected, "h'")
+
+Helpers shared by an assignment's check files (``_cases.py``, ``_common.py``) and
+their data files are loaded with ``load_cases(__file__)`` and
+``load_tensors(__file__, "name.safetensors")``: a check file cannot import a sibling.
 """
 
+from .casedata import load_cases, load_tensors
 from .compare import CheckFailed, assert_close, assert_grad_close, expect_tensor, expect_tuple, fail
 from .draw import Draw
 from .markers import check
+from .optional import unless_missing
 
 __all__ = [
     "CheckFailed", "Draw", "assert_close", "assert_grad_close", "check", "expect_tensor", "expect_tuple",
-    "fail",
+    "fail", "load_cases", "load_tensors", "unless_missing",
 ]

@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from ..sandbox.wire import Opaque
+from . import positions
 
 # (rtol, atol) by dtype, as the contract states.
 TOLERANCES = {torch.float64: (1e-6, 1e-8), torch.float32: (1e-4, 1e-5)}
@@ -82,8 +83,14 @@ def _generic_diagnoses(actual: torch.Tensor, expected: torch.Tensor, rtol: float
 
 def assert_close(actual, expected: torch.Tensor, what: str, *, rtol: float | None = None,
                  atol: float | None = None, diagnoses: Iterable[Diagnosis] = (),
-                 check_dtype: bool = True) -> None:
-    """`actual` must equal `expected` within the contract's tolerance for its dtype."""
+                 check_dtype: bool = True, dims: Sequence[str] | None = None,
+                 where: positions.Where | None = None) -> None:
+    """`actual` must equal `expected` within the contract's tolerance for its dtype.
+
+    A difference is reported at its first position (time-like dimensions first) and its largest
+    error; `dims` names the dimensions ("time step", "batch item", "feature") and `where(index)`
+    says what a position means ("a pad position of tgt_in"), see `grader.checks.positions`.
+    """
     expect_tensor(actual, what, expected.shape, expected.dtype if check_dtype else None)
     d_rtol, d_atol = TOLERANCES.get(expected.dtype, (1e-4, 1e-5))
     rtol = d_rtol if rtol is None else rtol
@@ -93,25 +100,32 @@ def assert_close(actual, expected: torch.Tensor, what: str, *, rtol: float | Non
     if expected.is_floating_point():
         bad = ~torch.isfinite(actual) & torch.isfinite(expected)
         if bad.any():
-            idx = tuple(int(i) for i in bad.nonzero()[0])
-            fail(f"{what}: contains NaN or inf (first at index {idx}) where the reference is finite")
+            idx = positions.first_index(bad, dims)
+            fail(f"{what}: contains NaN or inf (first at {positions.position(idx, dims)}"
+                 f"{positions.meaning(where, idx)}) where the reference is finite{positions.confined(bad, dims)}")
     if torch.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):
         return
     if not expected.is_floating_point():
-        diff = (actual != expected).nonzero()
-        idx = tuple(int(i) for i in diff[0])
+        bad = actual != expected
+        idx = positions.first_index(bad, dims)
         notes = [msg for test, msg in diagnoses if _safe(test, actual, expected)]
         hint = ("; " + "; ".join(notes)) if notes else ""
-        fail(f"{what}: differs from the reference at {len(diff)} positions, first at index {idx} "
-             f"(got {actual[idx].item()}, expected {expected[idx].item()}){hint}")
+        fail(f"{what}: differs from the reference at {int(bad.sum())} positions, first at "
+             f"{positions.position(idx, dims)} (got {actual[idx].item()}, expected {expected[idx].item()})"
+             f"{positions.meaning(where, idx)}{positions.confined(bad, dims)}{hint}")
     err = (actual - expected).abs()
     flat = int(torch.nan_to_num(err, nan=float("inf")).argmax())
-    idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), err.shape))
+    worst = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), err.shape))
+    bad = ~torch.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    first = positions.first_index(bad, dims)
     notes = [msg for test, msg in diagnoses if _safe(test, actual, expected)]
     notes += _generic_diagnoses(actual, expected, rtol, atol)
     hint = ("; " + "; ".join(notes)) if notes else ""
-    fail(f"{what}: differs from the reference (max abs error {float(err.max()):.3g} at index {idx}: "
-         f"got {actual[idx].item():.6g}, expected {expected[idx].item():.6g}){hint}")
+    at = "" if first == worst else (f"; max abs error {float(err.max()):.3g} at {positions.position(worst, dims)}")
+    fail(f"{what}: differs from the reference at {int(bad.sum())} of {bad.numel()} values, first at "
+         f"{positions.position(first, dims)} (got {actual[first].item():.6g}, expected "
+         f"{expected[first].item():.6g}, abs error {float(err[first]):.3g}){positions.meaning(where, first)}"
+         f"{at}{positions.confined(bad, dims)}{hint}")
 
 
 def assert_grad_close(actual, expected: torch.Tensor, what: str, **kw) -> None:

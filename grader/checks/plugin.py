@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import pytest
 
@@ -24,6 +24,9 @@ from .classify import Outcome, classify, import_message
 from .draw import Draw, check_draw, once_for
 from .markers import check_info
 from .submission import Submission
+
+if TYPE_CHECKING:
+    from ..fingerprints.diagnose import Fingerprinter
 
 __all__ = ["GradingPlugin", "Job"]
 
@@ -43,6 +46,7 @@ class GradingPlugin:
     budget_s: float = 180.0  # wall-clock seconds for all checks of one submission
     timeout_cap: float | None = None  # caps every check's per-call timeout (tests use a small one)
     points: float | None = None  # the assignment's total (course.yaml); each check's points are scaled to it
+    fingerprints: "Fingerprinter | None" = None  # names known bugs in failures (grader.fingerprints)
     items: list = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict)
@@ -105,7 +109,8 @@ class GradingPlugin:
         if job.source is None:  # the core records these before any session; kept for direct callers
             return error_result(job, self.item_name, job.error or f"no {job.module}.py in the submission",
                                 max_score=self.max_score(), checks_version=self.checks_version)
-        sub = Submission(self.sandbox, job.source, job.module, job.filename or f"{job.module}.py")
+        make = self.fingerprints.submission if self.fingerprints is not None else Submission
+        sub = make(self.sandbox, job.source, job.module, job.filename or f"{job.module}.py")
         counted: list[int] = []  # positions of the checks whose verdict rests on counts the child reported
         self._current = sub
         self._outcomes = {}
@@ -124,8 +129,12 @@ class GradingPlugin:
                 sub.timeout = max(0.5, min(timeout, left))
                 sub.counted, sub.built, sub.called = False, "", ""
                 nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
+                if self.fingerprints is not None:
+                    self.fingerprints.begin(item.nodeid, sub)
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
                 out = self._outcomes.get(item.nodeid, Outcome("error", "the check did not run"))
+                if self.fingerprints is not None:
+                    self.fingerprints.end(self.check_name(item), sub, out.status)
                 message = out.message
                 if out.status != "passed" and sub.sizes() and self.visibility(item) == "public":
                     message += f"\n(sizes used: {sub.sizes()})"  # public checks only: hidden ones' inputs stay hidden
@@ -140,6 +149,8 @@ class GradingPlugin:
             sub.close()
             self._current = None
         _void_after_tampering(result, counted)
+        if self.fingerprints is not None:  # name known bugs and missing functions in the failures
+            self.fingerprints.finish(result)
         if sub._import_error is not None:
             result.error = import_message(sub._import_error, job.module)
         result.output = sub.output[-4000:]

@@ -9,6 +9,7 @@ from ..catalog import Assignment
 from ..checks.collection import check_paths, run_pytest, version_of_checks
 from ..checks.plugin import GradingPlugin
 from ..config import CourseConfig
+from ..fingerprints.sources import for_run as fingerprinter_for
 from ..jobs import Job
 from ..results import SubmissionResult
 from ..sandbox.client import Sandbox
@@ -34,6 +35,7 @@ def run_session(
     quiet: bool = True,
     budget_s: float = 180.0,
     timeout_cap: float | None = None,
+    fingerprints: bool = True,
 ) -> GradingPlugin:
     """Grade every job with the assignment's checks; `on_result` gets each result as it is done."""
     own_sandbox = sandbox is None
@@ -53,6 +55,7 @@ def run_session(
         hidden_roots=(assignment.hidden_checks.resolve(),),
         checks_version=version_of_checks(assignment, hidden),
         budget_s=budget_s, timeout_cap=timeout_cap, points=assignment.points,
+        fingerprints=fingerprinter_for(assignment, hidden) if fingerprints else None,
     )
     try:
         run_pytest(assignment, paths, cfg.root, plugin, quiet)

@@ -1,6 +1,6 @@
-"""The student bundle: starter code, public checks, READMEs, lessons, quiz questions and seqgrade, never answers.
+"""The student bundle: starter code, public checks, READMEs, the contract, lessons, quiz questions and seqgrade.
 
-What is copied is an allow-list (assignments/, the lessons, a student course
+What is copied is an allow-list (assignments/, docs/contract.md, the lessons, a student course
 config without the secret, each quiz's question file); `solutions/`, hidden
 checks, quiz keys and the gradebook are never read into it. Quiz question
 files sit where the quizzes sit in the repository (``course/quizzes/<id>.yaml``)
@@ -105,6 +105,10 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
     lessons = cfg.root / "course" / "lessons"
     if lessons.is_dir():
         shutil.copytree(lessons, root / "course" / "lessons", ignore=_IGNORE)
+    contract = cfg.root / "docs" / "contract.md"  # the assignments' READMEs link ../../docs/contract.md
+    if contract.is_file():
+        (root / "docs").mkdir()
+        shutil.copy2(contract, root / "docs" / "contract.md")
     (root / "course").mkdir(exist_ok=True)
     student_cfg = {"name": cfg.name, "root": "..", "languages": cfg.languages, "assignments": assignments,
                    "due": {k: v.isoformat() for k, v in cfg.due.items()}}

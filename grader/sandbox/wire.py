@@ -62,6 +62,37 @@ class GradInput:
         self.tensor = tensor
 
 
+class Strided:
+    """A tensor argument that arrives as a non-contiguous view with the same values and shape.
+
+    ``"transposed"``: a view whose first two dimensions are swapped in memory;
+    ``"sliced"``: the first half of a twice-as-long last dimension. Both need 2 dimensions or more.
+    """
+
+    __slots__ = ("tensor", "how")
+    HOW = ("transposed", "sliced")
+
+    def __init__(self, tensor: torch.Tensor, how: str = "transposed"):
+        if how not in self.HOW or tensor.dim() < 2:
+            raise ValueError(f"cannot send a tensor of shape {tuple(tensor.shape)} as a {how!r} view")
+        self.tensor = tensor
+        self.how = how
+
+    def storage(self) -> torch.Tensor:
+        """What crosses the wire: the memory the view is taken from."""
+        if self.how == "transposed":
+            return self.tensor.transpose(0, 1)
+        return torch.cat((self.tensor, torch.zeros_like(self.tensor)), dim=-1)
+
+    @staticmethod
+    def view(storage: torch.Tensor, how: str) -> torch.Tensor:
+        if how == "transposed" and storage.dim() >= 2:
+            return storage.transpose(0, 1)
+        if how == "sliced" and storage.dim() >= 1 and storage.size(-1) % 2 == 0:
+            return storage[..., :storage.size(-1) // 2]
+        raise WireError(f"malformed strided tensor ({how!r}, shape {tuple(storage.shape)})")
+
+
 class Opaque:
     """A value of a type the wire does not carry; only its type name crosses."""
 
@@ -114,6 +145,8 @@ class Encoder:
             return {"$t": self._tensor(v)}
         if isinstance(v, GradInput):
             return {"$t": self._tensor(v.tensor), "grad": True}
+        if isinstance(v, Strided):
+            return {"$t": self._tensor(v.storage()), "strided": v.how}
         if isinstance(v, Ref):
             return {"$ref": v.id, "path": list(v.path)}
         if isinstance(v, torch.dtype):
@@ -161,6 +194,8 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor], resolve_ref, depth: int)
             raise WireError(f"reference to a missing tensor {obj['$t']!r}") from None
         if obj.get("grad"):
             return GradInput(t)
+        if "strided" in obj:
+            return Strided.view(t, str(obj["strided"]))
         return t
     if "$tuple" in obj:
         if not isinstance(obj["$tuple"], list):

@@ -93,12 +93,72 @@ MUTANTS = [
              "h = torch.tanh(x_proj[t] + torch.matmul(h, weight_hh))")],
            fails={"test_rnn_forward_values", "test_rnn_backward_gradcheck"},
            note="rnn_forward uses h @ W_hh; rnn_backward (unchanged) no longer matches it"),
+    # --- configurations: three layers, non-contiguous inputs, length one -------------------------------
+    Mutant("layers_read_first_output",
+           [("            layer_input = torch.cat(outputs, dim=-1)  # (T, B, D*H)\n",
+             "            if layer == 0:\n"
+             "                first_output = torch.cat(outputs, dim=-1)\n"
+             "            layer_input = (first_output if layer < self.num_layers - 1\n"
+             "                           else torch.cat(outputs, dim=-1))\n")],
+           fails={"test_rnn_three_layers"},
+           note="every layer k >= 1 reads the first layer's output (right with two layers, wrong with three)"),
+    Mutant("bptt_view_of_input",
+           [("dweight_ih = torch.matmul(a.t(), x.reshape(T * B, -1))  # (H, I)",
+             "dweight_ih = torch.matmul(a.t(), x.view(T * B, -1))  # (H, I)")],
+           fails={"test_noncontiguous_inputs"},
+           note="rnn_backward flattens the cached x with .view: fails when x is a non-contiguous view"),
+    Mutant("rnn_input_view",
+           [("x = input.transpose(0, 1) if rnn.batch_first else input  # (T, B, I)",
+             "x = input.transpose(0, 1).contiguous() if rnn.batch_first else input  # (T, B, I)"),
+            ("x_proj = torch.matmul(layer_input, weight_ih.t())  # (T, B, H)",
+             "x_proj = torch.matmul(layer_input.view(T * layer_input.size(1), -1), weight_ih.t()).view(T, -1, "
+             "self.hidden_size)  # (T, B, H)")],
+           fails={"test_noncontiguous_inputs"},
+           note="the input projection flattens the input with .view: fails for a non-contiguous input"),
+    Mutant("outputs_squeezed",
+           [("outputs.append(torch.stack(out))  # (T, B, H)",
+             "outputs.append(torch.stack(out).squeeze())  # (T, B, H)")],
+           fails={"test_rnn_shapes"},
+           note="squeeze() drops the time (and batch) dimension of a sequence of length one"),
+    Mutant("bptt_float64_hardcoded",
+           [("grad_pre = torch.empty_like(hs)  # (T, B, H): a_t",
+             "grad_pre = torch.empty(hs.shape, dtype=torch.float64)  # (T, B, H): a_t")],
+           fails={"test_bptt_shapes"},
+           note="rnn_backward allocates its buffer in float64 whatever the inputs' dtype"),
 ]
 
-# Mutants the public checks (no reference) must catch too, graded with hidden=False.
-PUBLIC_MUTANTS = {
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
+PUBLIC_CAUGHT = {
     "whh_untransposed": {"test_public_rnn_matches_torch", "test_public_rnncell_matches_torch"},
     "reverse_not_rereversed": {"test_public_rnn_matches_torch"},
     "runs_backwards_in_time": {"test_public_rnn_causality"},
     "bptt_no_recurrent_term": {"test_public_rnn_backward"},
 }
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("whh_untransposed", "test_rnncell_values", ["transpose weight_hh"]),
+    ("detached_hidden", "test_rnn_gradients", ["does not flow back", ".detach()"]),
+    ("outputs_alias_last_state", "test_rnn_values", ["equals the last one", "in place"]),
+    ("bias_hh_missing", "test_rnncell_values", ["missing bias_hh"]),
+    ("nonlinearity_ignored", "test_rnncell_relu", ["nonlinearity"]),
+    ("reverse_not_rereversed", "test_rnn_bidirectional", ["reverse", "index t"]),
+    ("batch_first_output_ignored", "test_rnn_batch_first", ["batch_first=True", "[B, T, D*H]"]),
+    ("batch_first_reshape", "test_rnn_batch_independence", ["not reshape"]),
+    ("h_n_from_last_output", "test_rnn_bidirectional", ["h_n", "after reading the FIRST step"]),
+    ("hx_ignored", "test_rnn_values", ["hx = zeros"]),
+    ("hx_rows_direction_major", "test_rnn_multilayer_bidirectional", ["layer * D + direction"]),
+    ("runs_backwards_in_time", "test_rnn_causality", ["x_0..x_t"]),
+    ("cell_unbatched_not_squeezed", "test_rnncell_shapes", ["unbatched result", "squeeze"]),
+    ("whh_untransposed", "test_rnn_values", ["transpose weight_hh"]),
+    ("bptt_no_recurrent_term", "test_rnn_backward", ["a_{t+1} W_hh"]),
+    ("bptt_no_recurrent_term", "test_rnn_backward_long", ["dies out faster"]),
+    ("bptt_dwhh_uses_h_t", "test_rnn_backward", ["h_{t-1}"]),
+    ("bptt_tanh_derivative_of_previous_state", "test_rnn_backward", ["1 - h_t^2"]),
+    ("bptt_dh0_without_whh", "test_rnn_backward", ["a_0 W_hh"]),
+    ("detached_hidden", "test_rnn_long_sequence", ["dies out faster"]),
+    ("activation_missing", "test_rnn_long_sequence", ["|h|"]),
+    ("bptt_view_of_input", "test_noncontiguous_inputs", ["reshape"]),
+    ("rnn_input_view", "test_noncontiguous_inputs", ["reshape"]),
+    ("outputs_squeezed", "test_rnn_shapes", ["should have shape"]),
+]

@@ -121,12 +121,69 @@ MUTANTS = [
              "layer_input_size = rnn.input_size if layer == 0 else H")],
            fails={"test_parameters", "test_multilayer_bidirectional"},
            note="layer k > 0 of a bidirectional network declared with H inputs instead of D*H"),
+    # --- configurations: three layers, non-contiguous inputs, length one -------------------------------
+    Mutant("gru_layers_read_first_output",
+           [("            layer_input = torch.cat(outputs, dim=-1)  # (T, B, D*H)\n"
+             "        output, (h_n,) = _finish_sequence",
+             "            if layer == 0:\n"
+             "                first_output = torch.cat(outputs, dim=-1)\n"
+             "            layer_input = first_output if layer < self.num_layers - 1 else torch.cat(outputs, dim=-1)\n"
+             "        output, (h_n,) = _finish_sequence")],
+           fails={"test_three_layers"},
+           note="GRU: every layer k >= 1 reads the first layer's output (right with two layers, wrong with three)"),
+    Mutant("input_projection_view",
+           [("        x = input.transpose(0, 1) if rnn.batch_first else input  # (T, B, I)",
+             "        x = input.transpose(0, 1).contiguous() if rnn.batch_first else input  # (T, B, I)"),
+            ("    y = torch.matmul(x, weight.t())",
+             "    y = torch.matmul(x.view(-1, x.size(-1)), weight.t()).view(*x.shape[:-1], -1)")],
+           fails={"test_noncontiguous_inputs"},
+           note="the input projection flattens the input with .view: fails for a non-contiguous input"),
+    Mutant("gru_outputs_squeezed",
+           [("outputs.append(torch.stack(out))  # (T, B, H)\n                h_n.append(h)\n            layer_input",
+             "outputs.append(torch.stack(out).squeeze())  # (T, B, H)\n                h_n.append(h)\n"
+             "            layer_input")],
+           fails={"test_net_shapes"},
+           note="GRU: squeeze() drops the time dimension of a sequence of length one"),
 ]
 
-# Mutants the public checks (no reference) must catch too, graded with hidden=False.
-PUBLIC_MUTANTS = {
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
+PUBLIC_CAUGHT = {
     "lstm_gate_order_ifog": {"test_public_lstmcell_matches_torch", "test_public_lstm_matches_torch"},
     "gru_z_swapped": {"test_public_grucell_matches_torch", "test_public_gru_matches_torch"},
     "lstm_reverse_not_rereversed": {"test_public_lstm_matches_torch"},
     "gru_runs_backwards_in_time": {"test_public_causality"},
 }
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("lstm_gate_order_ifog", "test_lstmcell_values", ["i, f, o, g", "i, f, g, o"]),
+    ("lstm_gate_order_ifog", "test_lstm_values", ["i, f, o, g"]),
+    ("lstm_forget_gate_unused", "test_lstmcell_values", ["forget gate is not applied"]),
+    ("lstm_cell_state_dropped", "test_lstmcell_values", ["previous cell state is dropped"]),
+    ("lstm_cell_state_dropped", "test_lstm_long_sequence", ["dies out faster", "cell state"]),
+    ("lstm_cell_not_carried", "test_lstm_long_sequence", ["dies out faster"]),
+    ("lstm_cell_not_carried", "test_lstm_values", ["not carried"]),
+    ("gru_runs_backwards_in_time", "test_gru_values", ["backwards in time"]),
+    ("lstm_tanh_output_gate", "test_lstmcell_values", ["output gate uses tanh"]),
+    ("lstm_c_n_returned_as_h_n", "test_lstm_values", ["c_n where h_n belongs"]),
+    ("lstm_detached_cell_state", "test_lstm_long_sequence", ["dies out faster"]),
+    ("lstm_reverse_not_rereversed", "test_bidirectional", ["reversed time order"]),
+    ("lstm_h_n_from_last_output", "test_bidirectional", ["FIRST step"]),
+    ("lstm_c0_ignored", "test_lstm_values", ["c0 = zeros"]),
+    ("lstmcell_unbatched_not_squeezed", "test_cell_shapes", ["unbatched"]),
+    ("gru_reset_before_matmul", "test_grucell_values", ["before the matmul", "r * (W_hn h + b_hn)"]),
+    ("gru_b_hn_outside_reset", "test_grucell_values", ["b_hn", "inside"]),
+    ("gru_z_swapped", "test_grucell_values", ["z and 1 - z are swapped"]),
+    ("gru_z_swapped", "test_gru_long_sequence", ["dies out faster", "(1 - z) * n + z * h"]),
+    ("gru_gate_order_zrn", "test_grucell_values", ["z, r, n"]),
+    ("gru_bias_hh_missing", "test_gru_values", ["bias_hh is missing"]),
+    ("gru_detached_hidden", "test_gru_gradients", ["does not flow back"]),
+    ("gru_outputs_alias_last_state", "test_gru_values", ["equals the last one"]),
+    ("gru_hx_rows_direction_major", "test_multilayer_bidirectional", ["layer * D + direction"]),
+    ("gru_runs_backwards_in_time", "test_causality", ["x_0..x_t"]),
+    ("batch_first_output_ignored", "test_batch_first", ["[B, T, D*H]"]),
+    ("batch_first_reshape", "test_batch_independence", ["not reshape"]),
+    ("deep_layers_input_size_H", "test_parameters", ["D*H"]),
+    ("input_projection_view", "test_noncontiguous_inputs", ["reshape"]),
+    ("gru_outputs_squeezed", "test_net_shapes", ["should have shape"]),
+]

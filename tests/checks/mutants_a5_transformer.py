@@ -47,9 +47,11 @@ MUTANTS = [
     Mutant("cross_attention_ignores_source_padding",
            [("x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=src_mask)",
              "x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=None)")],
-           {"test_padding_and_batch_independence", "test_transformer_values"}, "memory_mask not passed"),
+           {"test_padding_and_batch_independence", "test_transformer_values", "test_greedy_ignores_source_padding"},
+           "memory_mask not passed"),
     Mutant("encoder_ignores_source_padding", [("x = layer(x, src_mask=src_mask)", "x = layer(x)")],
-           {"test_padding_and_batch_independence", "test_transformer_values"}, "src_mask not passed to the encoder"),
+           {"test_padding_and_batch_independence", "test_transformer_values", "test_greedy_ignores_source_padding"},
+           "src_mask not passed to the encoder"),
     Mutant("embedding_without_padding_idx",
            [("self.tgt_embed = nn.Embedding(tgt_vocab, d_model, padding_idx=0)",
              "self.tgt_embed = nn.Embedding(tgt_vocab, d_model)")],
@@ -86,9 +88,38 @@ MUTANTS = [
            [(ENC_FF, "x = self.norm2(x + torch.stack([self.linear2(F.relu(self.linear1(x[:, t]))) "
                      "for t in range(x.size(1))], dim=1))")],
            {"test_layers_parallel"}, "the feed-forward applied one position at a time (correct values)"),
+    # --- configurations: long sequences, parallel model, float masks, length one, views ---------------
+    Mutant("pe_stops_at_128",
+           [("pe = sinusoidal_positional_encoding(tokens.size(1), self.d_model, x.dtype, x.device)",
+             "pe = sinusoidal_positional_encoding(128, self.d_model, x.dtype, x.device)[\n"
+             "            torch.arange(tokens.size(1), device=x.device).clamp(max=127)]")],
+           {"test_long_sequences"}, "positional encoding from a 128-row table: positions >= 128 reuse the last row"),
+    Mutant("pe_table_of_512",
+           [("pe = sinusoidal_positional_encoding(tokens.size(1), self.d_model, x.dtype, x.device)",
+             "pe = sinusoidal_positional_encoding(512, self.d_model, x.dtype, x.device)[: tokens.size(1)]")],
+           {"test_long_sequences"}, "positional encoding sliced from a 512-row table: fails beyond 512 positions"),
+    Mutant("pe_loop_over_positions",
+           [("pe = sinusoidal_positional_encoding(tokens.size(1), self.d_model, x.dtype, x.device)",
+             "pe = torch.stack([sinusoidal_positional_encoding(p + 1, self.d_model, x.dtype, x.device)[p]\n"
+             "                          for p in range(tokens.size(1))])")],
+           {"test_transformer_parallel"}, "the positional encoding is built one position at a time (right values)"),
+    Mutant("float_mask_dead_row_nan",
+           [("    dead = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., L, 1)",
+             "    dead = ((~mask).all(dim=-1, keepdim=True) if mask is not None and mask.dtype == torch.bool\n"
+             "            else torch.zeros_like(scores[..., :1], dtype=torch.bool))  # (..., L, 1)")],
+           {"test_layer_float_masks"},
+           "fully masked rows are detected from boolean masks only: a -inf float row gives NaN"),
+    Mutant("greedy_squeezed",
+           [("return ys[:, 1:]  # (B, <= max_len): without BOS",
+             "return ys[:, 1:].squeeze(0)  # (B, <= max_len): without BOS")],
+           {"test_length_one"}, "squeeze(0) drops the batch dimension of a batch of one"),
+    Mutant("mha_flattens_query_with_view",
+           [("q = F.linear(query, w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)",
+             "q = F.linear(query.view(B * L, E), w_q, b_q).view(B, L, nh, hd).transpose(1, 2)  # (B, nh, L, hd)")],
+           {"test_noncontiguous_inputs"}, "the query is flattened with .view: fails for a non-contiguous input"),
 ]
 
-# Mutants that the public checks (no reference) catch as well: {mutant name: public checks that fail}.
+# Mutants the public checks (no reference) catch too, graded with hidden=False: {mutant: public checks that fail}.
 PUBLIC_CAUGHT = {
     "encoder_pre_norm": {"test_public_encoder_layer_matches_torch", "test_public_transformer_expected"},
     "decoder_norm2_norm3_swapped": {"test_public_decoder_layer_matches_torch"},
@@ -96,3 +127,33 @@ PUBLIC_CAUGHT = {
     "no_embedding_scale": {"test_public_transformer_expected"},
     "greedy_includes_bos": {"test_public_greedy_expected"},
 }
+
+# (mutant, check, words): the check's message for that mutant names the bug with these words.
+MESSAGES = [
+    ("encoder_pre_norm", "test_encoder_layer_values", ["pre-norm", "post-norm"]),
+    ("encoder_no_ffn_residual", "test_encoder_layer_values", ["no residual connection"]),
+    ("decoder_no_relu", "test_decoder_layer_values", ["no ReLU"]),
+    ("decoder_norm2_norm3_swapped", "test_decoder_layer_values", ["norm2 and norm3 are swapped"]),
+    ("memory_mask_ignored", "test_decoder_layer_values", ["memory_mask is not passed"]),
+    ("no_embedding_scale", "test_transformer_values", ["sqrt(d_model)"]),
+    ("no_positional_encoding", "test_transformer_values", ["no positional encoding"]),
+    ("decoder_not_causal", "test_decoder_causality", ["causal mask"]),
+    ("decoder_not_causal", "test_transformer_values", ["not causal"]),
+    ("target_padding_not_masked", "test_transformer_values", ["target padding"]),
+    ("cross_attention_ignores_source_padding", "test_padding_and_batch_independence", ["source padding"]),
+    ("cross_attention_ignores_source_padding", "test_transformer_values", ["cross-attention attends source padding"]),
+    ("encoder_ignores_source_padding", "test_transformer_values", ["encoder's self-attention attends source padding"]),
+    ("embedding_without_padding_idx", "test_transformer_gradients", ["padding_idx=0"]),
+    ("memory_detached", "test_transformer_gradients", ["no gradient reached"]),
+    ("greedy_includes_bos", "test_greedy_decode", ["BOS"]),
+    ("greedy_no_pad_after_eos", "test_greedy_decode", ["filled with 0"]),
+    ("greedy_no_early_stop", "test_greedy_decode", ["stop as soon as every row has"]),
+    ("mha_loop_over_heads", "test_layers_parallel", ["grows with the number of heads: do not loop over heads"]),
+    ("encoder_ffn_loop_over_positions", "test_layers_parallel",
+     ["the number of tensor operations grows with the sequence length: do not loop over positions"]),
+    ("pe_stops_at_128", "test_long_sequences", ["positional encoding", "128"]),
+    ("pe_loop_over_positions", "test_transformer_parallel", ["positional encoding"]),
+    ("float_mask_dead_row_nan", "test_layer_float_masks", ["NaN", "-inf"]),
+    ("greedy_squeezed", "test_length_one", ["expected shape"]),
+    ("mha_flattens_query_with_view", "test_noncontiguous_inputs", ["reshape"]),
+]

@@ -352,3 +352,26 @@ def test_recv_frame_raises_eof_when_the_peer_closes_mid_frame():
         a.close()
         with pytest.raises(EOFError):
             wire.recv_frame(b)
+
+
+@pytest.mark.parametrize("how", wire.Strided.HOW)
+def test_a_strided_argument_arrives_as_a_non_contiguous_view_with_the_same_values(how):
+    x = torch.randn(3, 4, 5, dtype=torch.float64)
+    got = send_and_receive((wire.Strided(x, how), 7))[0]
+    assert type(got) is torch.Tensor and torch.equal(got, x)
+    assert not got.is_contiguous()
+    with pytest.raises(RuntimeError):  # what a student's .view(...) of a merged dimension meets
+        got.view(-1)
+
+
+def test_a_malformed_strided_tensor_is_refused():
+    enc = Encoder()
+    frame = pack({"value": {"$t": enc._tensor(torch.zeros(3)), "strided": "sliced"}}, enc.tensors)
+    header, tensors = unpack_body(frame[HEADER_SIZE:HEADER_SIZE + unpack_header(frame[:HEADER_SIZE])[0]],
+                                  frame[HEADER_SIZE + unpack_header(frame[:HEADER_SIZE])[0]:])
+    with pytest.raises(WireError):
+        decode(header["value"], tensors)
+    with pytest.raises(WireError):
+        decode({"$t": "t0", "strided": "transposed"}, {"t0": torch.zeros(3)})
+    with pytest.raises(ValueError):
+        wire.Strided(torch.zeros(3), "transposed")

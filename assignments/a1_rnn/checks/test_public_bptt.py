@@ -7,14 +7,10 @@ plays the role of rnn_forward's single bias) on random sizes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, load_tensors
 
-DATA = Path(__file__).resolve().parent / "data" / "rnn_bptt.safetensors"
 NAMES = ("dx", "dh0", "dweight_ih", "dweight_hh", "dbias")
 
 
@@ -44,9 +40,11 @@ def _torch_case(d):
     return args, G, hs.detach(), grads
 
 
-@check(points=1, description="rnn_forward and rnn_backward match the expected values for fixed inputs")
+@check(points=1, description="rnn_forward and rnn_backward match the expected values for fixed inputs",
+       kind="values", promises=("bptt.forward", "bptt.backward", "values.tolerance"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_public_rnn_backward_fixed(sub):
-    data = load_file(str(DATA))
+    data = load_tensors(__file__, "rnn_bptt.safetensors")
     args = tuple(data[k] for k in ("x", "h0", "weight_ih", "weight_hh", "bias"))
     hs, grads = _run(sub, args, data["grad_hs"], "fixed inputs")
     assert_close(hs, data["hs"], "rnn_forward: hs (fixed inputs)")
@@ -54,7 +52,9 @@ def test_public_rnn_backward_fixed(sub):
         assert_close(g, data[name], f"rnn_backward: {name} (fixed inputs)")
 
 
-@check(points=1, description="rnn_backward equals autograd through torch.nn.RNN on random sizes")
+@check(points=1, description="rnn_backward equals autograd through torch.nn.RNN on random sizes",
+       kind="gradients", promises=("bptt.backward", "bptt.by-hand"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_public_rnn_backward(sub, once):
     args, G, hs_ref, expected = once(_torch_case)
     hs, grads = _run(sub, args, G, "random inputs")

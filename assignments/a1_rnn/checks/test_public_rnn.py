@@ -39,11 +39,23 @@ def _compare(sub, name, state, kwargs, args, grads, expected, what, dtype=torch.
     got = expect_tuple(got, f"{what} result", len(outs))
     for label, g, e in zip(("output", "h_n"), got, outs):
         expect_tensor(g, f"{what}: {label}", e.shape, dtype)
-        assert_close(g, e, f"{what}: {label}")
+        assert_close(g, e, f"{what}: {label}", dims=_dims(name, label, kwargs, e))
     for label, g, e in zip(("input", "hx"), r.input_grads, arg_grads):
         assert_grad_close(g, e, f"{what}: d loss / d {label}")
     for pname, e in param_grads.items():
         assert_grad_close(r.param_grads.get(pname), e, f"{what}: d loss / d {pname}")
+
+
+def _dims(name, label, kwargs, e):
+    """Names of a result's dimensions, so a message can say where it first differs."""
+    if name == "RNNCell":
+        return ("batch item", "feature") if e.dim() == 2 else None
+    if label == "h_n":
+        return ("layer*direction row", "batch item", "feature") if e.dim() == 3 else None
+    if e.dim() != 3:
+        return None
+    return ("batch item", "time step", "feature") if kwargs.get("batch_first") else \
+        ("time step", "batch item", "feature")
 
 
 def _cell_case(d, nonlinearity):
@@ -57,7 +69,9 @@ def _cell_case(d, nonlinearity):
     return kwargs, state, args, grads, _expected(module, args, grads)
 
 
-@check(points=1, description="RNNCell matches torch.nn.RNNCell (tanh and relu): values and gradients")
+@check(points=1, description="RNNCell matches torch.nn.RNNCell (tanh and relu): values and gradients",
+       kind="values", promises=("rnncell.forward", "rnncell.params", "rnn.options", "values.tolerance"),
+       targets=("RNNCell",))
 def test_public_rnncell_matches_torch(sub, once):
     for nl in ("tanh", "relu"):
         kwargs, state, args, grads, expected = once(lambda d: _cell_case(d, nl), key=nl)
@@ -84,7 +98,9 @@ CONFIGS = {
 }
 
 
-@check(points=1, description="RNN matches torch.nn.RNN (one layer; two layers, bidirectional, batch_first)")
+@check(points=1, description="RNN matches torch.nn.RNN (one layer; two layers, bidirectional, batch_first)",
+       kind="values", promises=("rnn.forward", "rnn.params", "rnn.layers-directions", "layout.time-first"),
+       targets=("RNN",))
 def test_public_rnn_matches_torch(sub, once):
     for key, config in CONFIGS.items():
         kwargs, state, args, grads, expected = once(lambda d: _rnn_case(d, **config), key=key)
@@ -110,7 +126,9 @@ def _shape_cases(d):
     return out
 
 
-@check(points=1, description="RNN shapes and dtypes: unbatched input, batch of one, float32")
+@check(points=1, description="RNN shapes and dtypes: unbatched input, batch of one, float32",
+       kind="shapes", promises=("rnn.unbatched", "batch.any", "dtype.float32-float64", "rnn.hx-layout"),
+       targets=("RNN",))
 def test_public_rnn_shapes(sub, once):
     for what, kwargs, state, dtype, args, (e_out, e_hn) in once(_shape_cases):
         m = sub.build("RNN", state, **kwargs, dtype=dtype)
@@ -132,7 +150,9 @@ def _causal_case(d):
     return kwargs, state, x, x2, t0
 
 
-@check(points=1, description="RNN is causal: the output at step t does not depend on inputs after t")
+@check(points=1, description="RNN is causal: the output at step t does not depend on inputs after t",
+       kind="properties", promises=("rnn.forward",),
+       targets=("RNN",))
 def test_public_rnn_causality(sub, once):
     kwargs, state, x, x2, t0 = once(_causal_case)
     m = sub.build("RNN", state, **kwargs, dtype=torch.float64)

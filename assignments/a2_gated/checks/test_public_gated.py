@@ -58,6 +58,16 @@ def _structure(kind, cell, grads):
     return grads[0] if cell else tuple(grads)
 
 
+def _dims(label, kwargs, e):
+    """Names of a result's dimensions, so a message can say where it first differs."""
+    if label in ("h'", "c'"):
+        return ("batch item", "feature")
+    if label in ("h_n", "c_n"):
+        return ("layer*direction row", "batch item", "feature")
+    return ("batch item", "time step", "feature") if kwargs.get("batch_first") else \
+        ("time step", "batch item", "feature")
+
+
 def _compare(sub, kind, cell, c, what):
     name = kind + ("Cell" if cell else "")
     what = f"{what} (compared with torch.nn.{name})"
@@ -77,19 +87,23 @@ def _compare(sub, kind, cell, c, what):
     got = _flat(value)
     for label, g, e in zip(labels, got, c["outs"]):
         expect_tensor(g, f"{what}: {label}", e.shape, torch.float64)
-        assert_close(g, e, f"{what}: {label}")
+        assert_close(g, e, f"{what}: {label}", dims=_dims(label, c["kwargs"], e))
     for label, g, e in zip(("input", "h0", "c0"), r.input_grads, c["arg_grads"]):
         assert_grad_close(g, e, f"{what}: d loss / d {label}")
     for pname, e in c["param_grads"].items():
         assert_grad_close(r.param_grads.get(pname), e, f"{what}: d loss / d {pname}")
 
 
-@check(points=1, description="LSTMCell matches torch.nn.LSTMCell: values and gradients")
+@check(points=1, description="LSTMCell matches torch.nn.LSTMCell: values and gradients",
+       kind="values", promises=("gated.forward", "gated.params", "lstm.gate-order", "lstm.state-pair"),
+       targets=("LSTMCell",))
 def test_public_lstmcell_matches_torch(sub, once):
     _compare(sub, "LSTM", True, once(lambda d: _case(d, "LSTM", True)), "LSTMCell(x, (h, c))")
 
 
-@check(points=1, description="GRUCell matches torch.nn.GRUCell: values and gradients")
+@check(points=1, description="GRUCell matches torch.nn.GRUCell: values and gradients",
+       kind="values", promises=("gated.forward", "gated.params", "gru.gate-order"),
+       targets=("GRUCell",))
 def test_public_grucell_matches_torch(sub, once):
     _compare(sub, "GRU", True, once(lambda d: _case(d, "GRU", True)), "GRUCell(x, h)")
 
@@ -100,14 +114,18 @@ CONFIGS = {
 }
 
 
-@check(points=1, description="LSTM matches torch.nn.LSTM (one layer; two layers, bidirectional, batch_first)")
+@check(points=1, description="LSTM matches torch.nn.LSTM (one layer; two layers, bidirectional, batch_first)",
+       kind="values", promises=("gated.forward", "lstm.state-pair", "gated.layers-directions", "layout.time-first"),
+       targets=("LSTM",))
 def test_public_lstm_matches_torch(sub, once):
     for key, config in CONFIGS.items():
         c = once(lambda d: _case(d, "LSTM", False, **config), key=key)
         _compare(sub, "LSTM", False, c, f"LSTM({', '.join(f'{k}={v}' for k, v in config.items())})")
 
 
-@check(points=1, description="GRU matches torch.nn.GRU (one layer; two layers, bidirectional, batch_first)")
+@check(points=1, description="GRU matches torch.nn.GRU (one layer; two layers, bidirectional, batch_first)",
+       kind="values", promises=("gated.forward", "gated.layers-directions", "layout.time-first"),
+       targets=("GRU",))
 def test_public_gru_matches_torch(sub, once):
     for key, config in CONFIGS.items():
         c = once(lambda d: _case(d, "GRU", False, **config), key=key)
@@ -137,7 +155,9 @@ def _shape_cases(d):
     return out
 
 
-@check(points=1, description="LSTM and GRU shapes and dtypes: unbatched input, batch of one, float32")
+@check(points=1, description="LSTM and GRU shapes and dtypes: unbatched input, batch of one, float32",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64"),
+       targets=("LSTM", "GRU"))
 def test_public_shapes(sub, once):
     for kind, what, kwargs, state, dtype, args, expected in once(_shape_cases):
         m = sub.build(kind, state, **kwargs, dtype=dtype)
@@ -160,7 +180,9 @@ def _causal_case(d, kind):
     return kwargs, state, x, x2, t0
 
 
-@check(points=1, description="LSTM and GRU are causal: the output at step t does not depend on inputs after t")
+@check(points=1, description="LSTM and GRU are causal: the output at step t does not depend on inputs after t",
+       kind="properties", promises=("gated.forward",),
+       targets=("LSTM", "GRU"))
 def test_public_causality(sub, once):
     for kind in ("LSTM", "GRU"):
         kwargs, state, x, x2, t0 = once(lambda d: _causal_case(d, kind), key=kind)

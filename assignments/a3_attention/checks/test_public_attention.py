@@ -45,7 +45,9 @@ def _sdpa_cases(d):
             for what, args, kw in cases]
 
 
-@check(points=1.5, description="scaled_dot_product_attention equals torch's F.scaled_dot_product_attention")
+@check(points=1.5, description="scaled_dot_product_attention equals torch's F.scaled_dot_product_attention",
+       kind="values", promises=("sdpa.math", "mask.bool"),
+       targets=("scaled_dot_product_attention",))
 def test_public_sdpa_matches_torch(sub, once):
     for what, args, kw, (out, w) in once(_sdpa_cases):
         got = expect_tuple(sub.call("scaled_dot_product_attention", *args, **kw).value,
@@ -64,7 +66,9 @@ def _dot_cases(d):
 
 
 @check(points=0.5,
-       description="DotProductAttention (scaled and not) equals torch's attention with scale 1 or 1/sqrt(d)")
+       description="DotProductAttention (scaled and not) equals torch's attention with scale 1 or 1/sqrt(d)",
+       kind="values", promises=("dot.math",),
+       targets=("DotProductAttention",))
 def test_public_dot_product_matches_torch(sub, once):
     for scaled, args, (out, w) in once(_dot_cases):
         m = sub.new("DotProductAttention", scaled=scaled, dtype=F64)
@@ -73,7 +77,9 @@ def test_public_dot_product_matches_torch(sub, once):
         assert_close(got[0], out, f"DotProductAttention(scaled={scaled}): context")
 
 
-@check(points=1, description="every query's weights sum to 1 over the keys (softmax over the last dimension)")
+@check(points=1, description="every query's weights sum to 1 over the keys (softmax over the last dimension)",
+       kind="properties", promises=("attn.shapes",),
+       targets=("AdditiveAttention", "DotProductAttention", "GeneralAttention", "scaled_dot_product_attention"))
 def test_public_weights_sum_to_one(sub, draw):
     dq, dk, dv, hs = draw.distinct(4, 2, 8)
     B, Q, K = draw.distinct(3, 2, 7)
@@ -95,7 +101,9 @@ def test_public_weights_sum_to_one(sub, draw):
         fail(f"{what}: the weights of a query do not sum to 1 over the keys")
 
 
-@check(points=1, description="a fully masked query row gives weights 0 and output 0, not NaN")
+@check(points=1, description="a fully masked query row gives weights 0 and output 0, not NaN",
+       kind="masks", promises=("mask.fully-masked",),
+       targets=("scaled_dot_product_attention",))
 def test_public_fully_masked_row(sub, draw):
     E, Ev = draw.distinct(2, 2, 6)
     B, L, S = draw.distinct(3, 3, 7)
@@ -115,7 +123,9 @@ def test_public_fully_masked_row(sub, draw):
     assert_close(got[0], out, "scaled_dot_product_attention with a fully masked row: output")
 
 
-@check(points=0.5, description="causal_mask(L, S) is True exactly where key j <= query i")
+@check(points=0.5, description="causal_mask(L, S) is True exactly where key j <= query i",
+       kind="values", promises=("causal-mask.values",),
+       targets=("causal_mask",))
 def test_public_causal_mask(sub, draw):
     L, S = draw.distinct(2, 2, 9)
     for args in ((L,), (L, S)):
@@ -128,7 +138,9 @@ def test_public_causal_mask(sub, draw):
                  "(query i may attend key j iff j <= i)")
 
 
-@check(points=1, description="attention processes all positions and heads at once (no Python loop over them)")
+@check(points=1, description="attention processes all positions and heads at once (no Python loop over them)",
+       kind="parallelism", promises=("parallel.no-loop",),
+       targets=("scaled_dot_product_attention", "MultiHeadAttention"))
 def test_public_parallelism(sub, draw):
     E = 12
     counts = {}

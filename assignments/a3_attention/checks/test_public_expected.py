@@ -1,19 +1,15 @@
 """Public checks of a3_attention: additive and general attention and the positional encoding,
 against expected outputs for fixed inputs and weights (data/*.safetensors)."""
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file
 
-from grader.checks import assert_close, check, expect_tuple
+from grader.checks import assert_close, check, expect_tuple, load_tensors
 
-DATA = Path(__file__).resolve().parent / "data"
 F64 = torch.float64
 
 
 def _load(name):
-    return load_file(str(DATA / name))
+    return load_tensors(__file__, name)
 
 
 def _cases(data):
@@ -35,20 +31,26 @@ def _run(sub, name, kwargs_of, file):
         assert_close(got[0], ctx, what + ": context")
 
 
-@check(points=1, description="AdditiveAttention gives the expected outputs on fixed inputs")
+@check(points=1, description="AdditiveAttention gives the expected outputs on fixed inputs",
+       kind="values", promises=("additive.math",),
+       targets=("AdditiveAttention",))
 def test_public_additive_expected(sub):
     _run(sub, "AdditiveAttention", lambda s, q, k: dict(query_size=q.size(-1), key_size=k.size(-1),
                                                         hidden_size=s["w_v.weight"].size(1)),
          "additive.safetensors")
 
 
-@check(points=1, description="GeneralAttention gives the expected outputs on fixed inputs")
+@check(points=1, description="GeneralAttention gives the expected outputs on fixed inputs",
+       kind="values", promises=("general.math",),
+       targets=("GeneralAttention",))
 def test_public_general_expected(sub):
     _run(sub, "GeneralAttention", lambda s, q, k: dict(query_size=q.size(-1), key_size=k.size(-1)),
          "general.safetensors")
 
 
-@check(points=0.5, description="sinusoidal_positional_encoding gives the expected values (float32 and float64)")
+@check(points=0.5, description="sinusoidal_positional_encoding gives the expected values (float32 and float64)",
+       kind="values", promises=("pe.values",),
+       targets=("sinusoidal_positional_encoding",))
 def test_public_positional_encoding_expected(sub):
     for name, pe in sorted(_load("positional_encoding.safetensors").items()):
         length, d_model = pe.shape

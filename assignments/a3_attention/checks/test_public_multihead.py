@@ -48,7 +48,9 @@ def _cases(d):
     return dict(E=E, nh=nh, state=state, cases=out)
 
 
-@check(points=1.5, description="MultiHeadAttention equals torch.nn.MultiheadAttention(batch_first=True)")
+@check(points=1.5, description="MultiHeadAttention equals torch.nn.MultiheadAttention(batch_first=True)",
+       kind="values", promises=("mha.forward", "mha.params"),
+       targets=("MultiHeadAttention",))
 def test_public_mha_matches_torch(sub, once):
     c = once(_cases)
     m = sub.build("MultiHeadAttention", c["state"], embed_dim=c["E"], num_heads=c["nh"], dtype=F64)

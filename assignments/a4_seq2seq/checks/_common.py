@@ -1,29 +1,24 @@
 """Helpers shared by the public a4_seq2seq checks (not a check file itself).
 
-Check files load this file by path (pytest imports them with --import-mode=importlib,
-so they cannot import a sibling). Nothing here uses the reference solution: the
+Check files load it with `grader.checks.load_cases(__file__, "_common")` (pytest imports them with
+--import-mode=importlib, so they cannot import a sibling). Nothing here uses the reference solution: the
 expected values come from torch's own modules, from data/*.safetensors, or from
 properties every correct implementation has.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from grader.checks import expect_tensor, expect_tuple, fail
+from grader.checks import expect_tensor, expect_tuple, fail, load_tensors
 
 F64 = torch.float64
-DATA = Path(__file__).resolve().parent / "data"
 _RNNS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 
 
 def load_data(name: str) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(str(DATA / name))
+    return load_tensors(__file__, name)
 
 
 def state_from(data: dict, prefix: str = "state.") -> dict[str, torch.Tensor]:

@@ -3,28 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_common():
-    name = "seqgrade_a4_seq2seq_public_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
+common = load_cases(__file__, "_common")
 F64 = torch.float64
-
 
 
 def _setup(sub):
@@ -36,7 +21,9 @@ def _setup(sub):
 
 
 @check(points=1, description="greedy_decode gives the expected tokens (no BOS, pad after EOS, stops when "
-                             "every row has finished)")
+                             "every row has finished)",
+       kind="decoding", promises=("seq2seq.greedy", "decode.format", "decode.stop"),
+       targets=("Seq2Seq.greedy_decode",))
 def test_public_greedy_data(sub):
     data, model, ids = _setup(sub)
     got = sub.call(model, data["src"], data["src_lengths"], ids["max_len"], ids["bos_id"], ids["eos_id"],
@@ -45,7 +32,9 @@ def test_public_greedy_data(sub):
 
 
 @check(points=1, description="beam_search gives the expected tokens, and equals greedy decoding with "
-                             "beam_size=1")
+                             "beam_size=1",
+       kind="decoding", promises=("seq2seq.beam", "beam.size-one"),
+       targets=("Seq2Seq.beam_search",))
 def test_public_beam_data(sub):
     data, model, ids = _setup(sub)
     got = sub.call(model, data["src"], data["src_lengths"], ids["beam_size"], ids["max_len"], ids["bos_id"],

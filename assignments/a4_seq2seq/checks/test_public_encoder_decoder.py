@@ -7,28 +7,13 @@ real positions: outputs 0 at padding and the state after the last real token.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_common():
-    name = "seqgrade_a4_seq2seq_public_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
+common = load_cases(__file__, "_common")
 F64 = torch.float64
-
 
 
 def _encoder_expected(layout, src, lengths):
@@ -49,7 +34,9 @@ def _encoder_expected(layout, src, lengths):
 
 
 @check(points=2, description="Encoder equals torch's Embedding + GRU/LSTM run on each sequence without its "
-                             "padding (outputs 0 at padding, state after the last real token)")
+                             "padding (outputs 0 at padding, state after the last real token)",
+       kind="values", promises=("encoder.modules", "encoder.padding", "encoder.final-state"),
+       targets=("Encoder",))
 def test_public_encoder_vs_torch(sub, draw):
     for cell, L in (("gru", 2), ("lstm", 1)):
         d = draw.child(cell)
@@ -79,7 +66,9 @@ def test_public_encoder_vs_torch(sub, draw):
                  "after each sequence's last real token (pack_padded_sequence(..., enforce_sorted=False))")])
 
 
-@check(points=1, description="Decoder (no attention) equals torch's Embedding + GRU/LSTM + Linear")
+@check(points=1, description="Decoder (no attention) equals torch's Embedding + GRU/LSTM + Linear",
+       kind="values", promises=("decoder.forward",),
+       targets=("Decoder",))
 def test_public_decoder_vs_torch(sub, draw):
     for cell, L in (("lstm", 2), ("rnn", 1)):
         d = draw.child(cell)

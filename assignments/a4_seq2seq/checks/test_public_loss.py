@@ -11,7 +11,9 @@ F64 = torch.float64
 
 
 @check(points=1, description="sequence_loss equals F.cross_entropy over the non-pad targets, and is 0 (not "
-                             "NaN) when every target is pad")
+                             "NaN) when every target is pad",
+       kind="values", promises=("loss.mean", "loss.all-pad"),
+       targets=("sequence_loss",))
 def test_public_sequence_loss(sub, draw):
     B, T, V = draw.distinct(3, 2, 9)
     V = max(V, 3)

@@ -3,28 +3,13 @@ padding invariance, and expected outputs for fixed weights and inputs (data/atte
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_common():
-    name = "seqgrade_a4_seq2seq_public_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
+common = load_cases(__file__, "_common")
 F64 = torch.float64
-
 
 
 def _model(sub, d, decoder, cell, L):
@@ -37,7 +22,9 @@ def _model(sub, d, decoder, cell, L):
 
 
 @check(points=1, description="AttentionDecoder: attention weights are a softmax over the real source "
-                             "positions (each step's weights sum to 1, padding gets 0)")
+                             "positions (each step's weights sum to 1, padding gets 0)",
+       kind="masks", promises=("attn-decoder.context", "attn-decoder.forward"),
+       targets=("AttentionDecoder",))
 def test_public_attention_weights(sub, draw):
     for cell, L in (("gru", 1), ("lstm", 2)):
         d = draw.child(cell)
@@ -80,7 +67,9 @@ def test_public_attention_weights(sub, draw):
 
 
 @check(points=1, description="Seq2Seq.forward uses teacher forcing correctly: logits at step t depend on "
-                             "tgt_in[:, t] and on no later token")
+                             "tgt_in[:, t] and on no later token",
+       kind="properties", promises=("seq2seq.forward",),
+       targets=("Seq2Seq",))
 def test_public_teacher_forcing(sub, draw):
     for decoder, cell in (("AttentionDecoder", "gru"), ("Decoder", "lstm")):
         d = draw.child(decoder)
@@ -107,7 +96,9 @@ def test_public_teacher_forcing(sub, draw):
 
 
 @check(points=1, description="Seq2Seq.forward: appending padding to src, or changing another sentence, "
-                             "changes no logits")
+                             "changes no logits",
+       kind="masks", promises=("pad.zero", "encoder.final-state"),
+       targets=("Seq2Seq",))
 def test_public_padding_invariance(sub, draw):
     d = draw.child("pad")
     model, _, kw = _model(sub, d, "AttentionDecoder", "lstm", 2)
@@ -130,7 +121,10 @@ def test_public_padding_invariance(sub, draw):
 
 
 @check(points=1, description="AttentionDecoder and Seq2Seq.forward give the expected outputs for fixed "
-                             "weights and inputs")
+                             "weights and inputs",
+       kind="values", promises=("attn-decoder.forward", "attn-decoder.query", "attn-decoder.context",
+                                "seq2seq.forward"),
+       targets=("AttentionDecoder", "Seq2Seq"))
 def test_public_attention_data(sub):
     data = common.load_data("attention_gru.safetensors")
     kw = common.kwargs_from(data, "gru")

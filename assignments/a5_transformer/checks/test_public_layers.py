@@ -38,7 +38,9 @@ def _encoder_cases(d):
     return dict(args=(E, nh, ff), state=state, cases=cases)
 
 
-@check(points=2, description="TransformerEncoderLayer equals torch's (dropout=0, batch_first=True)")
+@check(points=2, description="TransformerEncoderLayer equals torch's (dropout=0, batch_first=True)",
+       kind="values", promises=("enc-layer.math", "layernorm.eps"),
+       targets=("TransformerEncoderLayer",))
 def test_public_encoder_layer_matches_torch(sub, once):
     c = once(_encoder_cases)
     m = sub.build("TransformerEncoderLayer", c["state"], *c["args"], dtype=F64)
@@ -65,7 +67,9 @@ def _decoder_cases(d):
     return dict(args=(E, nh, ff), state=state, y=y, mem=mem, cases=cases)
 
 
-@check(points=2, description="TransformerDecoderLayer equals torch's (dropout=0, batch_first=True)")
+@check(points=2, description="TransformerDecoderLayer equals torch's (dropout=0, batch_first=True)",
+       kind="values", promises=("dec-layer.math", "layernorm.eps"),
+       targets=("TransformerDecoderLayer",))
 def test_public_decoder_layer_matches_torch(sub, once):
     c = once(_decoder_cases)
     m = sub.build("TransformerDecoderLayer", c["state"], *c["args"], dtype=F64)

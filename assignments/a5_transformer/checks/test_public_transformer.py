@@ -1,24 +1,22 @@
 """Public checks of a5_transformer: the whole Transformer on fixed inputs and weights
 (data/*.safetensors), causality, and greedy decoding."""
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file
 
-from grader.checks import assert_close, check, expect_tensor, fail
+from grader.checks import assert_close, check, expect_tensor, fail, load_tensors
 
-DATA = Path(__file__).resolve().parent / "data"
 F64 = torch.float64
 
 
 def _load(name):
-    data = load_file(str(DATA / name))
+    data = load_tensors(__file__, name)
     state = {k[len("state."):]: v for k, v in data.items() if k.startswith("state.")}
     return data, state, tuple(int(x) for x in data["config"])
 
 
-@check(points=2, description="Transformer.forward gives the expected logits on a fixed padded batch")
+@check(points=2, description="Transformer.forward gives the expected logits on a fixed padded batch",
+       kind="values", promises=("transformer.forward", "transformer.embedding", "transformer.masks"),
+       targets=("Transformer",))
 def test_public_transformer_expected(sub):
     data, state, config = _load("transformer.safetensors")
     m = sub.build("Transformer", state, *config, dtype=F64)
@@ -27,7 +25,9 @@ def test_public_transformer_expected(sub):
                                       f"tgt_in {tuple(data['tgt_in'].shape)} (both padded with 0)")
 
 
-@check(points=1, description="the logits at step t do not depend on target tokens after t")
+@check(points=1, description="the logits at step t do not depend on target tokens after t",
+       kind="properties", promises=("transformer.masks",),
+       targets=("Transformer",))
 def test_public_causality(sub, draw):
     Vs, Vt = draw.distinct(2, 5, 9)
     m = sub.new("Transformer", Vs, Vt, 4, 2, 1, 1, 6, dtype=F64)
@@ -44,7 +44,9 @@ def test_public_causality(sub, draw):
              "decoder's self-attention must be causal")
 
 
-@check(points=1, description="greedy_decode gives the expected tokens (no BOS, EOS kept, zeros after EOS)")
+@check(points=1, description="greedy_decode gives the expected tokens (no BOS, EOS kept, zeros after EOS)",
+       kind="decoding", promises=("transformer.greedy", "decode.format"),
+       targets=("Transformer.greedy_decode",))
 def test_public_greedy_expected(sub):
     data, state, config = _load("greedy.safetensors")
     max_len, bos, eos = (int(x) for x in data["decode"])

@@ -1,7 +1,7 @@
 """Cases and comparisons shared by the hidden a1_rnn checks (not a check file itself).
 
 Check files cannot import a sibling (pytest runs with --import-mode=importlib),
-so each of them loads this file by path (see `_load_cases` in each).
+so each of them loads this file with `grader.checks.load_cases(__file__)`.
 
 A case holds the sizes, the state_dict, the inputs and what the reference
 returns, plus what a few common mistakes would return (for the diagnoses in
@@ -190,8 +190,19 @@ def check_shapes(got, c, what: str):
 
 def check_result(got, c, what: str):
     out, h_n = check_shapes(got, c, what)
-    assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c))
-    assert_close(h_n, c.h_n, f"{what}: h_n", diagnoses=hn_diagnoses(c))
+    assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c), dims=output_dims(c))
+    assert_close(h_n, c.h_n, f"{what}: h_n", diagnoses=hn_diagnoses(c), dims=state_dims(c))
+
+def output_dims(c):
+    """Names of the output's dimensions, for messages that say where it first differs."""
+    if c.unbatched:
+        return ("time step", "feature")
+    return ("batch item", "time step", "feature") if c.batch_first else ("time step", "batch item", "feature")
+
+
+def state_dims(c):
+    return ("layer*direction row", "feature") if c.unbatched else ("layer*direction row", "batch item", "feature")
+
 
 
 def build(sub, c):

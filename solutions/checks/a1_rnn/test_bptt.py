@@ -80,7 +80,9 @@ def _forward(sub, c, keep=False):
     return r, hs
 
 
-@check(points=1, description="rnn_forward gives the reference's hidden states hs [T, B, H]")
+@check(points=1, description="rnn_forward gives the reference's hidden states hs [T, B, H]",
+       kind="values", promises=("bptt.forward", "values.tolerance"),
+       targets=("rnn_forward",))
 def test_rnn_forward_values(sub, ref, once):
     for key, square in (("", False), ("square", True)):
         c = once(lambda d: _case(d, ref, square=square), key=key)
@@ -122,7 +124,9 @@ def _check_backward(got, c, what):
         assert_close(g, c.grads[name], f"{what}: {name} (compared with autograd)", diagnoses=ds)
 
 
-@check(points=3, description="rnn_backward's five gradients equal autograd's (distinct sizes, and I == H, B == T)")
+@check(points=3, description="rnn_backward's five gradients equal autograd's (distinct sizes, and I == H, B == T)",
+       kind="gradients", promises=("bptt.backward", "bptt.by-hand"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_rnn_backward(sub, ref, once):
     for key, square in (("", False), ("square", True)):
         c = once(lambda d: _case(d, ref, square=square), key=key)
@@ -131,7 +135,9 @@ def test_rnn_backward(sub, ref, once):
         _check_backward(got, c, "rnn_backward" + (" (I == H, B == T)" if square else ""))
 
 
-@check(points=1, description="rnn_backward with a single time step (T = 1)")
+@check(points=1, description="rnn_backward with a single time step (T = 1)",
+       kind="gradients", promises=("bptt.backward", "length.one"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_rnn_backward_one_step(sub, ref, once):
     c = once(lambda d: _case(d, ref, T=1))
     r, _ = _forward(sub, c, keep=True)
@@ -147,7 +153,9 @@ def _gradcheck_case(d):
                            dirs=[tuple(d.randn(*a.shape) for a in args) for _ in range(2)])
 
 
-@check(points=1, description="gradcheck: rnn_backward agrees with finite differences of your rnn_forward")
+@check(points=1, description="gradcheck: rnn_backward agrees with finite differences of your rnn_forward",
+       kind="gradients", promises=("bptt.backward", "bptt.forward"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_rnn_backward_gradcheck(sub, once):
     c = once(_gradcheck_case)
     r, _ = _forward(sub, c, keep=True)

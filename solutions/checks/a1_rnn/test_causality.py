@@ -39,7 +39,9 @@ def _causal_case(d, ref):
 
 
 @check(points=1, description="RNN is causal: the output at step t does not depend on inputs after t, "
-                             "and appending steps does not change earlier outputs")
+                             "and appending steps does not change earlier outputs",
+       kind="properties", promises=("rnn.forward", "layout.time-first"),
+       targets=("RNN",))
 def test_rnn_causality(sub, ref, once):
     c = once(lambda d: _causal_case(d, ref))
     m = sub.build("RNN", c.state, **c.kwargs, dtype=torch.float64)
@@ -72,7 +74,9 @@ def _batch_case(d, ref):
     return c
 
 
-@check(points=1, description="RNN treats batch items independently (changing one item changes no other's outputs)")
+@check(points=1, description="RNN treats batch items independently (changing one item changes no other's outputs)",
+       kind="properties", promises=("layout.time-first", "rnn.layers-directions"),
+       targets=("RNN",))
 def test_rnn_batch_independence(sub, ref, once):
     c = once(lambda d: _batch_case(d, ref))
     m = sub.build("RNN", c.state, **c.kwargs, dtype=torch.float64)

@@ -9,25 +9,15 @@ recurrence, gives a different profile.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases
 from grader.sandbox.wire import GradInput
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 FASTER = ("Your gradient dies out faster than the reference's: it must flow back through the hidden state "
           "at every step (no .detach()/.data between steps; h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh))")
@@ -68,7 +58,9 @@ def _finite_and_bounded(t, what, bound=True):
 
 
 @check(points=3, description="RNN on T >= 1000 steps: finite, |h| <= 1, and ||dh_T/dx_t|| over t as the reference's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("rnn.forward",),
+       targets=("RNN",))
 def test_rnn_long_sequence(sub, ref, once):
     c = once(lambda d: _long_case(d, ref))
     m = sub.build("RNN", c.state, **c.kwargs, dtype=torch.float64)
@@ -106,7 +98,9 @@ def _bptt_long_case(d, ref):
 
 @check(points=1, description="rnn_forward/rnn_backward on T >= 1000 steps: finite, |h| <= 1, "
                              "gradient profile as autograd's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("bptt.backward", "bptt.forward"),
+       targets=("rnn_forward", "rnn_backward"))
 def test_rnn_backward_long(sub, ref, once):
     c = once(lambda d: _bptt_long_case(d, ref))
     r = sub.call("rnn_forward", *c.args, keep=True)

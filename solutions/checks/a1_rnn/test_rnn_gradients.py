@@ -7,21 +7,11 @@ writes that break autograd, which value checks cannot see.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-from grader.checks import check
+from grader.checks import check, load_cases
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _case(d, ref, **kw):
@@ -29,13 +19,17 @@ def _case(d, ref, **kw):
     return cases.rnn_case(d, ref, T=T, B=B, I=I, H=H, grads=True, **kw)
 
 
-@check(points=2, description="RNN (one layer): gradients w.r.t. input, hx and every parameter")
+@check(points=2, description="RNN (one layer): gradients w.r.t. input, hx and every parameter",
+       kind="gradients", promises=("rnn.forward", "rnn.params"),
+       targets=("RNN",))
 def test_rnn_gradients(sub, ref, once):
     c = once(lambda d: _case(d, ref))
     cases.run_gradients(sub, c, "RNN(x, hx)")
 
 
-@check(points=2, description="RNN (two layers, bidirectional, batch_first): gradients w.r.t. input, hx, parameters")
+@check(points=2, description="RNN (two layers, bidirectional, batch_first): gradients w.r.t. input, hx, parameters",
+       kind="gradients", promises=("rnn.forward", "rnn.layers-directions", "layout.time-first"),
+       targets=("RNN",))
 def test_rnn_gradients_deep(sub, ref, once):
     c = once(lambda d: _case(d, ref, L=2, bidir=True, batch_first=True))
     cases.run_gradients(sub, c, "RNN(num_layers=2, bidirectional=True, batch_first=True)(x, hx)")

@@ -77,19 +77,25 @@ def _values(sub, c, what):
     assert_close(got, c.out, what, diagnoses=_diagnoses(c))
 
 
-@check(points=2, description="RNNCell (tanh, square weights I == H) gives the reference's next hidden state")
+@check(points=2, description="RNNCell (tanh, square weights I == H) gives the reference's next hidden state",
+       kind="values", promises=("rnncell.forward", "rnncell.params", "values.tolerance"),
+       targets=("RNNCell",))
 def test_rnncell_values(sub, ref, once):
     c = once(lambda d: _case(d, ref, square=True))
     _values(sub, c, "RNNCell(x, h) with tanh")
 
 
-@check(points=1, description="RNNCell with nonlinearity='relu' gives the reference's next hidden state")
+@check(points=1, description="RNNCell with nonlinearity='relu' gives the reference's next hidden state",
+       kind="values", promises=("rnncell.forward", "rnn.options"),
+       targets=("RNNCell",))
 def test_rnncell_relu(sub, ref, once):
     c = once(lambda d: _case(d, ref, nonlinearity="relu"))
     _values(sub, c, "RNNCell(x, h) with nonlinearity='relu'")
 
 
-@check(points=1, description="RNNCell without hx starts from zeros; with bias=False it has no biases")
+@check(points=1, description="RNNCell without hx starts from zeros; with bias=False it has no biases",
+       kind="values", promises=("rnncell.forward", "rnn.options", "rnn.initial-state"),
+       targets=("RNNCell",))
 def test_rnncell_defaults(sub, ref, once):
     c = once(lambda d: _case(d, ref, hx=False))
     _values(sub, c, "RNNCell(x) without hx (hx defaults to zeros)")
@@ -97,7 +103,9 @@ def test_rnncell_defaults(sub, ref, once):
     _values(sub, c, "RNNCell(..., bias=False)(x, h)")
 
 
-@check(points=2, description="RNNCell's gradients w.r.t. input, hidden state and every parameter")
+@check(points=2, description="RNNCell's gradients w.r.t. input, hidden state and every parameter",
+       kind="gradients", promises=("rnncell.forward",),
+       targets=("RNNCell",))
 def test_rnncell_gradients(sub, ref, once):
     c = once(lambda d: _case(d, ref, grads=True))
     m = sub.build("RNNCell", c.state, **c.kwargs, dtype=torch.float64)

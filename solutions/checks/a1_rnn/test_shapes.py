@@ -6,24 +6,14 @@ result of the right shape but wrong layout does not pass.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, fail
+from grader.checks import assert_close, check, expect_tensor, fail, load_cases
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _cell_cases(d, ref):
@@ -45,7 +35,10 @@ def _cell_cases(d, ref):
     return SimpleNamespace(kwargs=kwargs, state=state, cases=[(w, dt, a, e.detach()) for w, dt, a, e in out])
 
 
-@check(points=1, description="RNNCell: unbatched [I] input gives [H]; batch of one; float32 stays float32")
+@check(points=1, description="RNNCell: unbatched [I] input gives [H]; batch of one; float32 stays float32",
+       kind="shapes", promises=("rnncell.forward", "rnn.unbatched", "batch.any", "dtype.float32-float64",
+                                "device.cpu-cuda"),
+       targets=("RNNCell",))
 def test_rnncell_shapes(sub, ref, once):
     c = once(lambda d: _cell_cases(d, ref))
     handles = {}
@@ -73,10 +66,18 @@ def _rnn_cases(d, ref):
         ("float32, batch_first, bidirectional",
          cases.rnn_case(d, ref, T=T, B=B, I=I, H=H, bidir=True, batch_first=True, dtype=torch.float32,
                         variants=False)),
+        ("a sequence of length one [1, B, I], two layers, bidirectional",
+         cases.rnn_case(d, ref, T=1, B=B, I=I, H=H, L=2, bidir=True, variants=False)),
+        ("length one and batch of one, batch_first [1, 1, I], without hx",
+         cases.rnn_case(d, ref, T=1, B=1, I=I, H=H, batch_first=True, hx=False, variants=False)),
     ]
 
 
-@check(points=1, description="RNN: unbatched [T, I] input, batch of one, float32; output and h_n shapes and dtypes")
+@check(points=1, description="RNN: unbatched [T, I] input, batch of one, length one, float32; output and h_n "
+                             "shapes and dtypes",
+       kind="shapes", promises=("rnn.forward", "rnn.unbatched", "batch.any", "dtype.float32-float64", "rnn.hx-layout",
+                                "length.one"),
+       targets=("RNN",))
 def test_rnn_shapes(sub, ref, once):
     for what, c in once(lambda d: _rnn_cases(d, ref)):
         m = cases.build(sub, c)

@@ -1,7 +1,7 @@
 """Cases, comparisons and diagnoses shared by the hidden a2_gated checks (not a check file itself).
 
 Check files cannot import a sibling (pytest runs with --import-mode=importlib),
-so they load this file by path (see `_load_cases` in each of them).
+so they load this file with `grader.checks.load_cases(__file__)`.
 
 A case holds the sizes, a state_dict, the inputs and what the reference
 returns. When a submission differs, the diagnoses compute what common mistakes
@@ -344,9 +344,20 @@ def check_shapes(got, c, what):
 
 def check_result(got, c, what):
     out, finals = check_shapes(got, c, what)
-    assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c))
+    assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c), dims=output_dims(c))
     for i, (name, t, e) in enumerate(zip(state_names(c.kind), finals, c.finals)):
-        assert_close(t, e, f"{what}: {name}", diagnoses=state_diagnoses(c, i))
+        assert_close(t, e, f"{what}: {name}", diagnoses=state_diagnoses(c, i), dims=state_dims(c))
+
+def output_dims(c):
+    """Names of the output's dimensions, for messages that say where it first differs."""
+    if c.unbatched:
+        return ("time step", "feature")
+    return ("batch item", "time step", "feature") if c.batch_first else ("time step", "batch item", "feature")
+
+
+def state_dims(c):
+    return ("layer*direction row", "feature") if c.unbatched else ("layer*direction row", "batch item", "feature")
+
 
 
 def build(sub, c):

@@ -39,7 +39,9 @@ def _causal_case(d, ref, kind):
 
 
 @check(points=1, description="LSTM and GRU are causal: outputs at step t do not depend on later inputs; "
-                             "appending steps does not change earlier outputs")
+                             "appending steps does not change earlier outputs",
+       kind="properties", promises=("gated.forward", "layout.time-first"),
+       targets=("LSTM", "GRU"))
 def test_causality(sub, ref, once):
     for kind in KINDS:
         c = once(lambda d: _causal_case(d, ref, kind), key=kind)
@@ -74,7 +76,9 @@ def _batch_case(d, ref, kind):
     return c
 
 
-@check(points=1, description="LSTM and GRU treat batch items independently (changing one changes no other's results)")
+@check(points=1, description="LSTM and GRU treat batch items independently (changing one changes no other's results)",
+       kind="properties", promises=("layout.time-first", "gated.layers-directions"),
+       targets=("LSTM", "GRU"))
 def test_batch_independence(sub, ref, once):
     for kind in KINDS:
         c = once(lambda d: _batch_case(d, ref, kind), key=kind)

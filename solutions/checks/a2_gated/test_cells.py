@@ -6,25 +6,15 @@ common one gives (gate order, forget gate, reset gate placement, z and 1-z, ...)
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tuple
+from grader.checks import assert_close, assert_grad_close, check, expect_tuple, load_cases
 from grader.sandbox.wire import GradInput
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _case(d, ref, kind, *, square=False, hx=True, bias=True, grads=False, B=None):
@@ -117,19 +107,25 @@ def _values(sub, c, what):
     _compare(sub.call(m, *_args(c)).value, c, what)
 
 
-@check(points=2, description="LSTMCell (square weights I == H) gives the reference's (h', c')")
+@check(points=2, description="LSTMCell (square weights I == H) gives the reference's (h', c')",
+       kind="values", promises=("lstm.gate-order", "lstm.state-pair", "gated.forward", "values.tolerance"),
+       targets=("LSTMCell",))
 def test_lstmcell_values(sub, ref, once):
     c = once(lambda d: _case(d, ref, "LSTM", square=True))
     _values(sub, c, "LSTMCell(x, (h, c))")
 
 
-@check(points=2, description="GRUCell (square weights I == H) gives the reference's h'")
+@check(points=2, description="GRUCell (square weights I == H) gives the reference's h'",
+       kind="values", promises=("gru.gate-order", "gated.forward", "values.tolerance"),
+       targets=("GRUCell",))
 def test_grucell_values(sub, ref, once):
     c = once(lambda d: _case(d, ref, "GRU", square=True))
     _values(sub, c, "GRUCell(x, h)")
 
 
-@check(points=1, description="LSTMCell and GRUCell without hx start from zeros; bias=False has no biases")
+@check(points=1, description="LSTMCell and GRUCell without hx start from zeros; bias=False has no biases",
+       kind="values", promises=("gated.initial-state", "gated.options"),
+       targets=("LSTMCell", "GRUCell"))
 def test_cell_defaults(sub, ref, once):
     for kind in ("LSTM", "GRU"):
         c = once(lambda d: _case(d, ref, kind, hx=False), key=kind)
@@ -149,13 +145,17 @@ def _gradients(sub, c, what):
         assert_grad_close(r.param_grads.get(name), e, f"{what}: d loss / d {name}")
 
 
-@check(points=1, description="LSTMCell's gradients w.r.t. input, (h, c) and every parameter")
+@check(points=1, description="LSTMCell's gradients w.r.t. input, (h, c) and every parameter",
+       kind="gradients", promises=("gated.forward", "lstm.state-pair"),
+       targets=("LSTMCell",))
 def test_lstmcell_gradients(sub, ref, once):
     c = once(lambda d: _case(d, ref, "LSTM", grads=True))
     _gradients(sub, c, "LSTMCell(x, (h, c))")
 
 
-@check(points=1, description="GRUCell's gradients w.r.t. input, h and every parameter")
+@check(points=1, description="GRUCell's gradients w.r.t. input, h and every parameter",
+       kind="gradients", promises=("gated.forward",),
+       targets=("GRUCell",))
 def test_grucell_gradients(sub, ref, once):
     c = once(lambda d: _case(d, ref, "GRU", grads=True))
     _gradients(sub, c, "GRUCell(x, h)")

@@ -6,21 +6,11 @@ detached or in-place-modified states show up even where values are right.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-from grader.checks import check
+from grader.checks import check, load_cases
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _cases(d, ref, kind):
@@ -30,13 +20,17 @@ def _cases(d, ref, kind):
              cases.net_case(d, ref, kind, T=T, B=B, I=I, H=H, L=2, bidir=True, batch_first=True, grads=True))]
 
 
-@check(points=2, description="LSTM's gradients w.r.t. input, (h0, c0) and every parameter (also deep, bidirectional)")
+@check(points=2, description="LSTM's gradients w.r.t. input, (h0, c0) and every parameter (also deep, bidirectional)",
+       kind="gradients", promises=("gated.forward", "gated.layers-directions"),
+       targets=("LSTM",))
 def test_lstm_gradients(sub, ref, once):
     for desc, c in once(lambda d: _cases(d, ref, "LSTM")):
         cases.run_gradients(sub, c, f"LSTM({desc})(x, (h0, c0))")
 
 
-@check(points=2, description="GRU's gradients w.r.t. input, h0 and every parameter (also deep, bidirectional)")
+@check(points=2, description="GRU's gradients w.r.t. input, h0 and every parameter (also deep, bidirectional)",
+       kind="gradients", promises=("gated.forward", "gated.layers-directions"),
+       targets=("GRU",))
 def test_gru_gradients(sub, ref, once):
     for desc, c in once(lambda d: _cases(d, ref, "GRU")):
         cases.run_gradients(sub, c, f"GRU({desc})(x, h0)")

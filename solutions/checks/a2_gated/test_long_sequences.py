@@ -10,25 +10,15 @@ steps: the profile shows it even where a short sequence could not.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases
 from grader.sandbox.wire import GradInput
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 HINTS = {
     "LSTM": ("Your gradient dies out faster than the reference's: the cell state must carry it from step to step. "
@@ -36,8 +26,10 @@ HINTS = {
              "c' = f * c + i * g with the forget gate f (block 2 of i, f, g, o)",
              "Your gradient decays more slowly than the reference's: check the gates (order i, f, g, o; "
              "sigmoid for i, f, o and tanh for g) and c' = f * c + i * g, h' = o * tanh(c')"),
-    "GRU": ("Your gradient dies out faster than the reference's: check h' = (1 - z) * n + z * h (z near 1 copies "
-            "h, and its gradient, from step to step) and that h is not detached between steps",
+    "GRU": ("Your gradient dies out faster than the reference's: something weakens the path from h_{t-1} to h_t. "
+            "Check n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) (r multiplies W_hn h + b_hn, after the matmul), "
+            "h' = (1 - z) * n + z * h (z near 1 copies h, and its gradient, from step to step), and that h is not "
+            "detached between steps",
             "Your gradient decays more slowly than the reference's: check the gates (order r, z, n) and "
             "n = tanh(W_in x + b_in + r * (W_hn h + b_hn))"),
 }
@@ -105,12 +97,16 @@ def _check_long(sub, c):
 
 
 @check(points=3, description="LSTM on T >= 1000 steps: finite, |h| <= 1, ||dh_T/dx_t|| over t as the reference's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("gated.forward", "lstm.gate-order"),
+       targets=("LSTM",))
 def test_lstm_long_sequence(sub, ref, once):
     _check_long(sub, once(lambda d: _long_case(d, ref, "LSTM")))
 
 
 @check(points=3, description="GRU on T >= 1000 steps: finite, |h| <= 1, ||dh_T/dx_t|| over t as the reference's",
-       timeout=30)
+       timeout=30,
+       kind="long_sequence", promises=("gated.forward", "gru.gate-order"),
+       targets=("GRU",))
 def test_gru_long_sequence(sub, ref, once):
     _check_long(sub, once(lambda d: _long_case(d, ref, "GRU")))

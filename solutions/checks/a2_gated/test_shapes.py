@@ -6,23 +6,12 @@ result of the right shape in the wrong layout does not pass.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _cell_cases(d, ref):
@@ -57,7 +46,9 @@ def _cell_cases(d, ref):
             for k, kw, s, dt, w, a, e in out]
 
 
-@check(points=1, description="LSTMCell and GRUCell: unbatched [I] input gives [H]; batch of one; float32 stays float32")
+@check(points=1, description="LSTMCell and GRUCell: unbatched [I] input gives [H]; batch of one; float32 stays float32",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64", "device.cpu-cuda"),
+       targets=("LSTMCell", "GRUCell"))
 def test_cell_shapes(sub, ref, once):
     handles = {}
     for kind, kwargs, state, dtype, what, args, expected in once(lambda d: _cell_cases(d, ref)):
@@ -90,11 +81,16 @@ def _net_cases(d, ref):
             ("batch of one [T, 1, I]", cases.net_case(d, ref, kind, T=T, B=1, I=I, H=H, L=2)),
             ("float32, batch_first, bidirectional",
              cases.net_case(d, ref, kind, T=T, B=B, I=I, H=H, bidir=True, batch_first=True, dtype=torch.float32)),
+            ("a sequence of length one [1, B, I], two layers, bidirectional",
+             cases.net_case(d, ref, kind, T=1, B=B, I=I, H=H, L=2, bidir=True)),
         ]
     return out
 
 
-@check(points=1, description="LSTM and GRU: unbatched [T, I] input, batch of one, float32; shapes and dtypes")
+@check(points=1, description="LSTM and GRU: unbatched [T, I] input, batch of one, length one, float32; shapes and "
+                             "dtypes",
+       kind="shapes", promises=("gated.unbatched", "batch.any", "dtype.float32-float64", "length.one"),
+       targets=("LSTM", "GRU"))
 def test_net_shapes(sub, ref, once):
     for what, c in once(lambda d: _net_cases(d, ref)):
         m = cases.build(sub, c)
@@ -119,7 +115,9 @@ def _layouts(d, ref):
     return out
 
 
-@check(points=1, description="Parameter names and shapes are torch's (gate blocks stacked: 4H for LSTM, 3H for GRU)")
+@check(points=1, description="Parameter names and shapes are torch's (gate blocks stacked: 4H for LSTM, 3H for GRU)",
+       kind="shapes", promises=("gated.params", "params.names", "ctor.keywords", "ctor.torch-args", "gated.options"),
+       targets=("LSTMCell", "GRUCell", "LSTM", "GRU"))
 def test_parameters(sub, ref, once):
     for name, kwargs, expected in once(lambda d: _layouts(d, ref)):
         m = sub.new(name, **kwargs, dtype=torch.float64)

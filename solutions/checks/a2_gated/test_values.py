@@ -6,21 +6,11 @@ both directions, batch_first, initial states given or not, and bias=False.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-from grader.checks import check
+from grader.checks import check, load_cases
 
 
-def _load_cases():
-    """The shared helpers in _cases.py, loaded by path (a check file cannot import a sibling)."""
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cases", Path(__file__).with_name("_cases.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 KINDS = ("LSTM", "GRU")
 
@@ -35,19 +25,25 @@ def _desc(kind, c, extra=""):
     return f"{kind}({extra})(x, {states})" if c.states is not None else f"{kind}({extra})(x)"
 
 
-@check(points=2, description="LSTM (one layer, time-first, B == T) gives the reference's output, h_n and c_n")
+@check(points=2, description="LSTM (one layer, time-first, B == T) gives the reference's output, h_n and c_n",
+       kind="values", promises=("gated.forward", "lstm.gate-order", "lstm.state-pair"),
+       targets=("LSTM",))
 def test_lstm_values(sub, ref, once):
     c = once(lambda d: _case(d, ref, "LSTM", square_bt=True))
     cases.run_values(sub, c, _desc("LSTM", c))
 
 
-@check(points=2, description="GRU (one layer, time-first, B == T) gives the reference's output and h_n")
+@check(points=2, description="GRU (one layer, time-first, B == T) gives the reference's output and h_n",
+       kind="values", promises=("gated.forward", "gru.gate-order"),
+       targets=("GRU",))
 def test_gru_values(sub, ref, once):
     c = once(lambda d: _case(d, ref, "GRU", square_bt=True))
     cases.run_values(sub, c, _desc("GRU", c))
 
 
-@check(points=2, description="LSTM and GRU with batch_first=True: [B, T, *] input and output, states still [D*L, B, H]")
+@check(points=2, description="LSTM and GRU with batch_first=True: [B, T, *] input and output, states still [D*L, B, H]",
+       kind="values", promises=("layout.time-first", "gated.initial-state"),
+       targets=("LSTM", "GRU"))
 def test_batch_first(sub, ref, once):
     for kind in KINDS:
         c = once(lambda d: _case(d, ref, kind, batch_first=True), key=kind)
@@ -56,14 +52,18 @@ def test_batch_first(sub, ref, once):
         cases.run_values(sub, c, _desc(kind, c, "batch_first=True") + " with B == T")
 
 
-@check(points=2, description="Bidirectional LSTM and GRU (one layer): both directions' outputs and final states")
+@check(points=2, description="Bidirectional LSTM and GRU (one layer): both directions' outputs and final states",
+       kind="values", promises=("gated.layers-directions",),
+       targets=("LSTM", "GRU"))
 def test_bidirectional(sub, ref, once):
     for kind in KINDS:
         c = once(lambda d: _case(d, ref, kind, bidir=True), key=kind)
         cases.run_values(sub, c, _desc(kind, c, "bidirectional=True"))
 
 
-@check(points=2, description="Multi-layer bidirectional LSTM and GRU: outputs, states (row layer * D + direction)")
+@check(points=2, description="Multi-layer bidirectional LSTM and GRU: outputs, states (row layer * D + direction)",
+       kind="values", promises=("gated.layers-directions",),
+       targets=("LSTM", "GRU"))
 def test_multilayer_bidirectional(sub, ref, once):
     for kind in KINDS:
         c = once(lambda d: _case(d, ref, kind, L=d.int(2, 3), bidir=True), key=kind)
@@ -72,7 +72,9 @@ def test_multilayer_bidirectional(sub, ref, once):
         cases.run_values(sub, c, _desc(kind, c, "num_layers=2"))
 
 
-@check(points=1, description="LSTM and GRU with bias=False (no bias parameters at all)")
+@check(points=1, description="LSTM and GRU with bias=False (no bias parameters at all)",
+       kind="values", promises=("gated.options",),
+       targets=("LSTM", "GRU"))
 def test_no_bias(sub, ref, once):
     for kind in KINDS:
         c = once(lambda d: _case(d, ref, kind, L=2, bidir=True, bias=False), key=kind)

@@ -61,7 +61,9 @@ def _additive(d, ref):
                  dict(mask=_padding_mask(d, B, K)), ("queries", "keys", "values"), "AdditiveAttention")
 
 
-@check(points=0.5, description="AdditiveAttention: gradients w.r.t. queries, keys, values, W_q, W_k, w_v")
+@check(points=0.5, description="AdditiveAttention: gradients w.r.t. queries, keys, values, W_q, W_k, w_v",
+       kind="gradients", promises=("additive.math",),
+       targets=("AdditiveAttention",))
 def test_additive_gradients(sub, ref, once):
     _run(sub, once(lambda d: _additive(d, ref)))
 
@@ -74,7 +76,9 @@ def _general(d, ref):
                  dict(mask=_padding_mask(d, B, K)), ("queries", "keys", "values"), "GeneralAttention")
 
 
-@check(points=0.5, description="GeneralAttention: gradients w.r.t. queries, keys, values and W")
+@check(points=0.5, description="GeneralAttention: gradients w.r.t. queries, keys, values and W",
+       kind="gradients", promises=("general.math",),
+       targets=("GeneralAttention",))
 def test_general_gradients(sub, ref, once):
     _run(sub, once(lambda d: _general(d, ref)))
 
@@ -89,9 +93,25 @@ def _sdpa(d, ref):
                  ("query", "key", "value"), "scaled_dot_product_attention")
 
 
-@check(points=1, description="scaled_dot_product_attention: gradients w.r.t. query, key and value")
+@check(points=1, description="scaled_dot_product_attention: gradients w.r.t. query, key and value",
+       kind="gradients", promises=("sdpa.math", "sdpa.mask-and-causal"),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_gradients(sub, ref, once):
     _run(sub, once(lambda d: _sdpa(d, ref)))
+
+
+def _dot(d, ref):
+    E, Ev = d.distinct(2, 2, 8)
+    B, Q, K = d.distinct(3, 2, 6)
+    args = (d.randn(B, Q, E), d.randn(B, K, E), d.randn(B, K, Ev))
+    return _case(d, ref, "DotProductAttention", dict(scaled=True), args, dict(mask=_padding_mask(d, B, K)),
+                 ("queries", "keys", "values"), "DotProductAttention(scaled=True)")
+
+
+@check(points=0.5, description="DotProductAttention: gradients w.r.t. queries, keys and values",
+       kind="gradients", promises=("dot.math",), targets=("DotProductAttention",))
+def test_dot_product_gradients(sub, ref, once):
+    _run(sub, once(lambda d: _dot(d, ref)))
 
 
 def _mha(d, ref):
@@ -103,6 +123,8 @@ def _mha(d, ref):
                  dict(attn_mask=_padding_mask(d, B, S)), ("query", "key", "value"), f"MultiHeadAttention({E}, {nh})")
 
 
-@check(points=1.5, description="MultiHeadAttention: gradients w.r.t. query, key, value and every parameter")
+@check(points=1.5, description="MultiHeadAttention: gradients w.r.t. query, key, value and every parameter",
+       kind="gradients", promises=("mha.forward", "mha.params"),
+       targets=("MultiHeadAttention",))
 def test_mha_gradients(sub, ref, once):
     _run(sub, once(lambda d: _mha(d, ref)))

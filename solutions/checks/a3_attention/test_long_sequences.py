@@ -36,7 +36,9 @@ def _long_sdpa(d, ref):
     return SimpleNamespace(args=(q, k, v), mask=mask, g=g, out=out.detach(), grads=[x.grad for x in leaves], L=L)
 
 
-@check(points=1, timeout=30, description="scaled_dot_product_attention on L = S >= 2048: finite values and gradients")
+@check(points=1, timeout=30, description="scaled_dot_product_attention on L = S >= 2048: finite values and gradients",
+       kind="long_sequence", promises=("sdpa.math", "sdpa.mask-and-causal"),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_long_sequence(sub, ref, once):
     c = once(lambda d: _long_sdpa(d, ref))
     r = sub.call("scaled_dot_product_attention", *(GradInput(a) for a in c.args), attn_mask=c.mask, is_causal=True,
@@ -65,7 +67,9 @@ def _long_mha(d, ref):
     return SimpleNamespace(kwargs=dict(embed_dim=E, num_heads=nh), state=state, x=x, out=out, L=L)
 
 
-@check(points=1, timeout=30, description="MultiHeadAttention on L = S >= 2048: finite and equal to the reference")
+@check(points=1, timeout=30, description="MultiHeadAttention on L = S >= 2048: finite and equal to the reference",
+       kind="long_sequence", promises=("mha.forward",),
+       targets=("MultiHeadAttention",))
 def test_mha_long_sequence(sub, ref, once):
     c = once(lambda d: _long_mha(d, ref))
     m = sub.build("MultiHeadAttention", c.state, **c.kwargs, dtype=F32)
@@ -86,10 +90,29 @@ def _large(d, ref):
     exp = ref.scaled_dot_product_attention(q, k, v)
     exp_dot = ref.DotProductAttention(scaled=False)(q, k, v)
     scale = float((q @ k.transpose(-2, -1)).abs().max())
-    return SimpleNamespace(q=q, k=k, v=v, exp=exp, exp_dot=exp_dot, scale=scale, E=E)
+    modules = []
+    dq, dk, hs = d.distinct(3, 2, 6)
+    nh = d.int(1, 2)
+    for name, kwargs, big in (("GeneralAttention", dict(query_size=dq, key_size=dk), "W.weight"),
+                              ("AdditiveAttention", dict(query_size=dq, key_size=dk, hidden_size=hs), "w_v.weight"),
+                              ("MultiHeadAttention", dict(embed_dim=2 * nh, num_heads=nh), "in_proj_weight")):
+        m = getattr(ref, name)(**kwargs).double()
+        state = d.perturb_state(m, 0.5)
+        state[big] = state[big] * {"W.weight": 1000.0, "w_v.weight": 3000.0, "in_proj_weight": 100.0}[big]
+        m.load_state_dict(state)
+        qs, ks = (2 * nh, 2 * nh) if name == "MultiHeadAttention" else (dq, dk)
+        args = (d.randn(B, L, qs), d.randn(B, S, ks), d.randn(B, S, qs if name == "MultiHeadAttention" else E))
+        with torch.no_grad():
+            exp_m = m(*args)
+        modules.append(SimpleNamespace(name=name, kwargs=kwargs, state=state, args=args, exp=exp_m))
+    return SimpleNamespace(q=q, k=k, v=v, exp=exp, exp_dot=exp_dot, scale=scale, E=E, modules=modules)
 
 
-@check(points=1, description="scores of magnitude 1e4 do not overflow the softmax (float64 and float32)")
+@check(points=1, description="scores of magnitude 1e3 to 1e4 do not overflow the softmax (float64 and float32; "
+                             "every attention)",
+       kind="values", promises=("numerics.large-scores",),
+       targets=("scaled_dot_product_attention", "DotProductAttention", "GeneralAttention", "AdditiveAttention",
+                "MultiHeadAttention"))
 def test_large_scores(sub, ref, once):
     c = once(lambda d: _large(d, ref))
     cases = (("scaled_dot_product_attention", None, c.exp),
@@ -108,3 +131,11 @@ def test_large_scores(sub, ref, once):
                 assert_close(out, exp[0], tag + ": context")
             elif not torch.allclose(w.sum(-1), torch.ones(w.shape[:-1], dtype=dtype), atol=1e-4):
                 fail(f"{tag}: the weights of a query do not sum to 1")
+    for m in c.modules:
+        what = f"{m.name} with weights that give scores of magnitude 1e3 to 1e4"
+        handle = sub.build(m.name, m.state, **m.kwargs, dtype=F64)
+        out, w = expect_tuple(sub.call(handle, *m.args).value, what, 2)
+        _finite(w, what + ": weights")
+        _finite(out, what + ": output")
+        assert_close(w, m.exp[1], what + ": weights")
+        assert_close(out, m.exp[0], what + ": output")

@@ -80,7 +80,10 @@ def _check_rows(w, what):
          "last dimension (the keys)")
 
 
-@check(points=1.5, description="every query's weights sum to 1 over the keys (softmax over the right dimension)")
+@check(points=1.5, description="every query's weights sum to 1 over the keys (softmax over the right dimension)",
+       kind="properties", promises=("attn.shapes", "sdpa.math", "mha.forward"),
+       targets=("AdditiveAttention", "GeneralAttention", "DotProductAttention", "scaled_dot_product_attention",
+                "MultiHeadAttention"))
 def test_softmax_over_keys(sub, ref, once):
     for c in once(lambda d: _sum_cases(d, ref)):
         if c.name is None:
@@ -105,12 +108,21 @@ def _convention_cases(d, ref):
     nh = d.int(2, 3)
     add_m, add_s = _module(ref, d, "AdditiveAttention", dict(query_size=E, key_size=dk, hidden_size=hs))
     mha_m, mha_s = _module(ref, d, "MultiHeadAttention", dict(embed_dim=nh * 2, num_heads=nh))
+    gen_m, gen_s = _module(ref, d, "GeneralAttention", dict(query_size=E, key_size=dk))
     return [
         SimpleNamespace(what="scaled_dot_product_attention with a bool mask [B,L,S]", name=None, state=None,
                         kwargs={}, args=(d.randn(B, L, E), d.randn(B, S, E), d.randn(B, S, Ev)),
                         mask=_random_mask(d, B, L, S), mask_kw="attn_mask", wshape=(B, L, S)),
         SimpleNamespace(what="AdditiveAttention with a bool mask [B,Q,K]", name="AdditiveAttention", state=add_s,
                         kwargs=dict(query_size=E, key_size=dk, hidden_size=hs),
+                        args=(d.randn(B, L, E), d.randn(B, S, dk), d.randn(B, S, Ev)),
+                        mask=_random_mask(d, B, L, S), mask_kw="mask", wshape=(B, L, S)),
+        SimpleNamespace(what="DotProductAttention(scaled=True) with a bool mask [Q,K] (broadcast over the batch)",
+                        name="DotProductAttention", state={}, kwargs=dict(scaled=True),
+                        args=(d.randn(B, L, E), d.randn(B, S, E), d.randn(B, S, Ev)),
+                        mask=_random_mask(d, L, S), mask_kw="mask", wshape=(B, L, S)),
+        SimpleNamespace(what="GeneralAttention with a bool mask [B,Q,K]", name="GeneralAttention",
+                        state=gen_s, kwargs=dict(query_size=E, key_size=dk),
                         args=(d.randn(B, L, E), d.randn(B, S, dk), d.randn(B, S, Ev)),
                         mask=_random_mask(d, B, L, S), mask_kw="mask", wshape=(B, L, S)),
         SimpleNamespace(what="MultiHeadAttention with a bool attn_mask [B,L,S]", name="MultiHeadAttention",
@@ -141,7 +153,10 @@ def _check_convention(w, mask, what):
          "masked scores with -inf (not 0, not a large negative number) before the softmax")
 
 
-@check(points=1.5, description="boolean masks: True = may attend; masked keys get weight exactly 0")
+@check(points=1.5, description="boolean masks: True = may attend; masked keys get weight exactly 0",
+       kind="masks", promises=("mask.bool",),
+       targets=("scaled_dot_product_attention", "AdditiveAttention", "DotProductAttention", "GeneralAttention",
+                "MultiHeadAttention"))
 def test_mask_convention(sub, ref, once):
     for c in once(lambda d: _convention_cases(d, ref)):
         if c.name is None:
@@ -216,7 +231,9 @@ def _dead_rows(mask):
     return ~m.any(-1)  # [B, L]
 
 
-@check(points=1.5, description="a fully masked query row gives weights 0 and context 0, never NaN (also in gradients)")
+@check(points=1.5, description="a fully masked query row gives weights 0 and context 0, never NaN (also in gradients)",
+       kind="masks", promises=("mask.fully-masked", "mha.fully-masked"),
+       targets=("scaled_dot_product_attention", "AdditiveAttention", "MultiHeadAttention"))
 def test_fully_masked_rows(sub, ref, once):
     for c in once(lambda d: _dead_cases(d, ref)):
         if c.name is None:
@@ -273,7 +290,9 @@ def _indep_cases(d, ref):
                            vp=vp, maskp=maskp, b=b, q2=q2, k2=k2, v2=v2, S=S)
 
 
-@check(points=1, description="padded keys change nothing; one batch item never changes another's output")
+@check(points=1, description="padded keys change nothing; one batch item never changes another's output",
+       kind="masks", promises=("attn.mask-broadcast", "mask.bool", "layout.batch-first"),
+       targets=("MultiHeadAttention",))
 def test_padding_and_batch_independence(sub, ref, once):
     c = once(lambda d: _indep_cases(d, ref))
     m = sub.build("MultiHeadAttention", c.state, **c.kwargs, dtype=F64)

@@ -22,6 +22,7 @@ def _sdpa_args(draw, B, L, S, E=2):
 
 @check(points=0.5, description="scaled_dot_product_attention's time does not grow like a loop over positions "
                                "or batch items (measured from outside)", kind="parallelism",
+       promises=("parallel.no-loop",),
        targets=("scaled_dot_product_attention",), timeout=40)
 def test_sdpa_parallel_measured(sub, ref, draw):
     measured_growth(sub, "scaled_dot_product_attention",
@@ -35,7 +36,8 @@ def test_sdpa_parallel_measured(sub, ref, draw):
 
 
 @check(points=0.5, description="MultiHeadAttention's time does not grow like a loop over heads or positions "
-                               "(measured from outside)", kind="parallelism", targets=("MultiHeadAttention",),
+                               "(measured from outside)", kind="parallelism", promises=("parallel.no-loop",),
+       targets=("MultiHeadAttention",),
        timeout=40)
 def test_mha_parallel_measured(sub, ref, draw):
     def module(heads):

@@ -39,7 +39,9 @@ def _compare(what, counts):
             fail(f"{what}: {WHY[label]} ({base} operations for {base_desc}, {n} for {desc})")
 
 
-@check(points=1.5, description="scaled_dot_product_attention: no loop over positions or batch items")
+@check(points=1.5, description="scaled_dot_product_attention: no loop over positions or batch items",
+       kind="parallelism", promises=("parallel.no-loop",),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_parallel(sub, ref, draw):
     E, Ev = draw.distinct(2, 2, 5)
     B, L, S = 2, 3, 4
@@ -59,7 +61,9 @@ def test_sdpa_parallel(sub, ref, draw):
     _compare("scaled_dot_product_attention", counts)
 
 
-@check(points=1.5, description="MultiHeadAttention: no loop over positions, heads or batch items")
+@check(points=1.5, description="MultiHeadAttention: no loop over positions, heads or batch items",
+       kind="parallelism", promises=("parallel.no-loop",),
+       targets=("MultiHeadAttention",))
 def test_mha_parallel(sub, ref, draw):
     hd = draw.int(2, 4)
     nh1, nh2 = 2, draw.int(3, 4)
@@ -89,7 +93,9 @@ def test_mha_parallel(sub, ref, draw):
     _compare("MultiHeadAttention", counts)
 
 
-@check(points=0.5, description="Additive, Dot-product and General attention: no loop over positions or batch items")
+@check(points=0.5, description="Additive, Dot-product and General attention: no loop over positions or batch items",
+       kind="parallelism", promises=("parallel.no-loop",),
+       targets=("AdditiveAttention", "DotProductAttention", "GeneralAttention"))
 def test_attention_modules_parallel(sub, ref, draw):
     dq, dk, dv, hs = draw.distinct(4, 2, 6)
     B, Q, K = 2, 3, 4

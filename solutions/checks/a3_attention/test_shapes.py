@@ -16,7 +16,9 @@ def _pair(value, what, ctx_shape, w_shape, dtype):
 
 @pytest.mark.parametrize("dt", list(DTYPES))
 @check(points=0.5,
-       description="attention modules and scaled_dot_product_attention: shapes and dtypes, batch 1 and more")
+       description="attention modules and scaled_dot_product_attention: shapes and dtypes, batch 1 and more",
+       kind="shapes", promises=("attn.shapes", "batch.any", "dtype.float32-float64", "device.cpu-cuda"),
+       targets=("AdditiveAttention", "GeneralAttention", "DotProductAttention", "scaled_dot_product_attention"))
 def test_attention_shapes(sub, draw, dt):
     dtype = DTYPES[dt]
     dq, dk, dv, hs = draw.distinct(4, 2, 9)
@@ -42,7 +44,9 @@ def test_attention_shapes(sub, draw, dt):
 
 
 @pytest.mark.parametrize("dt", list(DTYPES))
-@check(points=0.5, description="MultiHeadAttention: output [B,L,E] and weights [B,heads,L,S], batch 1 and more")
+@check(points=0.5, description="MultiHeadAttention: output [B,L,E] and weights [B,heads,L,S], batch 1 and more",
+       kind="shapes", promises=("mha.forward", "batch.any", "dtype.float32-float64"),
+       targets=("MultiHeadAttention",))
 def test_mha_shapes(sub, draw, dt):
     dtype = DTYPES[dt]
     nh, hd = draw.distinct(2, 2, 4)
@@ -55,7 +59,9 @@ def test_mha_shapes(sub, draw, dt):
               (B, nh, L, S), dtype)
 
 
-@check(points=1, description="parameter names and shapes follow the contract (torch's layout for multi-head)")
+@check(points=1, description="parameter names and shapes follow the contract (torch's layout for multi-head)",
+       kind="shapes", promises=("params.names", "additive.math", "general.math", "mha.params", "ctor.keywords"),
+       targets=("AdditiveAttention", "GeneralAttention", "DotProductAttention", "MultiHeadAttention"))
 def test_parameters(sub, draw):
     dq, dk, hs = draw.distinct(3, 2, 9)
     nh, hd = draw.distinct(2, 2, 4)
@@ -88,7 +94,9 @@ def test_parameters(sub, draw):
             fail(f"{label} with {kwargs}: parameters differ from the contract: " + "; ".join(parts))
 
 
-@check(points=0.5, description="causal_mask and sinusoidal_positional_encoding: shapes and dtypes")
+@check(points=0.5, description="causal_mask and sinusoidal_positional_encoding: shapes and dtypes",
+       kind="shapes", promises=("causal-mask.values", "pe.values"),
+       targets=("causal_mask", "sinusoidal_positional_encoding"))
 def test_helper_shapes(sub, draw):
     L, S = draw.distinct(2, 2, 9)
     for args, shape in (((L,), (L, L)), ((L, S), (L, S))):

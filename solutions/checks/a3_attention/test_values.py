@@ -74,8 +74,15 @@ def _pair_diagnoses(alts, which):
 def _compare(got, expected, what, alts=()):
     """`got` must be (context, weights) equal to `expected`; weights first (their message is clearer)."""
     ctx, w = expect_tuple(got, what + " (context, weights)", 2)
-    assert_close(w, expected[1], f"{what}: weights", diagnoses=_pair_diagnoses(alts, 1))
-    assert_close(ctx, expected[0], f"{what}: context", diagnoses=_pair_diagnoses(alts, 0))
+    assert_close(w, expected[1], f"{what}: weights", diagnoses=_pair_diagnoses(alts, 1),
+                 dims=WEIGHT_DIMS.get(expected[1].dim()))
+    assert_close(ctx, expected[0], f"{what}: context", diagnoses=_pair_diagnoses(alts, 0),
+                 dims=CONTEXT_DIMS.get(expected[0].dim()))
+
+
+# Names of the dimensions, for messages that say where the values first differ.
+WEIGHT_DIMS = {3: ("batch item", "query", "key"), 4: ("batch item", "head", "query", "key")}
+CONTEXT_DIMS = {3: ("batch item", "query", "feature"), 4: ("batch item", "head", "query", "feature")}
 
 
 # ----------------------------------------------------------------------------- additive
@@ -123,7 +130,9 @@ def _additive_cases(d, ref):
     return out
 
 
-@check(points=1, description="AdditiveAttention gives the reference's context and weights")
+@check(points=1, description="AdditiveAttention gives the reference's context and weights",
+       kind="values", promises=("additive.math", "mask.bool", "attn.mask-broadcast", "attn.sizes"),
+       targets=("AdditiveAttention",))
 def test_additive_values(sub, ref, once):
     for c in once(lambda d: _additive_cases(d, ref)):
         m = sub.build("AdditiveAttention", c.state, **c.kwargs, dtype=F64)
@@ -155,7 +164,9 @@ def _dot_cases(d, ref):
     return out
 
 
-@check(points=1, description="DotProductAttention (scaled and not) gives the reference's values")
+@check(points=1, description="DotProductAttention (scaled and not) gives the reference's values",
+       kind="values", promises=("dot.math",),
+       targets=("DotProductAttention",))
 def test_dot_product_values(sub, ref, once):
     for c in once(lambda d: _dot_cases(d, ref)):
         m = sub.new("DotProductAttention", scaled=c.scaled, dtype=F64)
@@ -189,7 +200,9 @@ def _general_cases(d, ref):
     return out
 
 
-@check(points=1, description="GeneralAttention gives the reference's context and weights")
+@check(points=1, description="GeneralAttention gives the reference's context and weights",
+       kind="values", promises=("general.math", "attn.mask-broadcast", "attn.sizes"),
+       targets=("GeneralAttention",))
 def test_general_values(sub, ref, once):
     for c in once(lambda d: _general_cases(d, ref)):
         m = sub.build("GeneralAttention", c.state, **c.kwargs, dtype=F64)
@@ -255,7 +268,9 @@ def _sdpa_cases(d, ref):
     ]
 
 
-@check(points=1, description="scaled_dot_product_attention gives the reference's output and weights")
+@check(points=1, description="scaled_dot_product_attention gives the reference's output and weights",
+       kind="values", promises=("sdpa.math", "values.tolerance"),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_values(sub, ref, once):
     for c in once(lambda d: _sdpa_cases(d, ref)):
         _compare(sub.call("scaled_dot_product_attention", *c.args, **c.kwargs).value, c.exp, c.what, c.alts)
@@ -280,7 +295,9 @@ def _sdpa_mask_cases(d, ref):
     ]
 
 
-@check(points=1.5, description="scaled_dot_product_attention with boolean and float masks of every shape")
+@check(points=1.5, description="scaled_dot_product_attention with boolean and float masks of every shape",
+       kind="masks", promises=("mask.bool", "mask.float-additive", "sdpa.math"),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_masks(sub, ref, once):
     for c in once(lambda d: _sdpa_mask_cases(d, ref)):
         _compare(sub.call("scaled_dot_product_attention", *c.args, **c.kwargs).value, c.exp, c.what, c.alts)
@@ -300,7 +317,9 @@ def _sdpa_causal_cases(d, ref):
     ]
 
 
-@check(points=1, description="scaled_dot_product_attention(is_causal=True), alone and with attn_mask")
+@check(points=1, description="scaled_dot_product_attention(is_causal=True), alone and with attn_mask",
+       kind="masks", promises=("sdpa.mask-and-causal",),
+       targets=("scaled_dot_product_attention",))
 def test_sdpa_causal(sub, ref, once):
     for c in once(lambda d: _sdpa_causal_cases(d, ref)):
         _compare(sub.call("scaled_dot_product_attention", *c.args, **c.kwargs).value, c.exp, c.what, c.alts)
@@ -390,7 +409,9 @@ def _run_mha_cases(sub, cases):
         _compare(r.value, c.exp, c.what, c.alts)
 
 
-@check(points=2, description="MultiHeadAttention gives the reference's output and per-head weights")
+@check(points=2, description="MultiHeadAttention gives the reference's output and per-head weights",
+       kind="values", promises=("mha.forward", "mha.params"),
+       targets=("MultiHeadAttention",))
 def test_mha_values(sub, ref, once):
     _run_mha_cases(sub, once(lambda d: _mha_cases(d, ref)))
 
@@ -418,7 +439,9 @@ def _mha_mask_cases(d, ref):
     ]
 
 
-@check(points=1.5, description="MultiHeadAttention with masks [L,S], [B,L,S], [B,heads,L,S], [B,1,S] and is_causal")
+@check(points=1.5, description="MultiHeadAttention with masks [L,S], [B,L,S], [B,heads,L,S], [B,1,S] and is_causal",
+       kind="masks", promises=("mha.mask-shapes", "mha.mask-and-causal", "mask.float-additive"),
+       targets=("MultiHeadAttention",))
 def test_mha_masks(sub, ref, once):
     _run_mha_cases(sub, once(lambda d: _mha_mask_cases(d, ref)))
 
@@ -442,7 +465,9 @@ def _causal_cases(d, ref):
     return out
 
 
-@check(points=0.5, description="causal_mask(L, S): True where key j <= query i")
+@check(points=0.5, description="causal_mask(L, S): True where key j <= query i",
+       kind="values", promises=("causal-mask.values",),
+       targets=("causal_mask",))
 def test_causal_mask(sub, ref, once):
     for c in once(lambda d: _causal_cases(d, ref)):
         got = sub.call("causal_mask", *c.args).value
@@ -495,7 +520,9 @@ def _pe_cases(d, ref):
     return out
 
 
-@check(points=1, description="sinusoidal_positional_encoding: values, shape and dtype")
+@check(points=1, description="sinusoidal_positional_encoding: values, shape and dtype",
+       kind="values", promises=("pe.values",),
+       targets=("sinusoidal_positional_encoding",))
 def test_positional_encoding(sub, ref, once):
     for c in once(lambda d: _pe_cases(d, ref)):
         got = sub.call("sinusoidal_positional_encoding", *c.args, **c.kwargs).value

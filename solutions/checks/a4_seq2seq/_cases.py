@@ -1,7 +1,7 @@
 """Cases and comparisons shared by the hidden a4_seq2seq checks (not a check file itself).
 
 Check files cannot import a sibling (pytest runs with --import-mode=importlib),
-so each loads this file by path (see `_load_cases` in the check files).
+so each loads this file with `grader.checks.load_cases(__file__)`.
 
 A case holds the sizes, the state_dict, the inputs and what the reference
 returns, and often what a few common mistakes would return (for the diagnoses
@@ -343,3 +343,250 @@ def decode_case(d, ref, decoder: str, cell: str, L: int, B: int, max_len: int, b
 
 def _pad_to(t: torch.Tensor, n: int) -> torch.Tensor:
     return torch.nn.functional.pad(t, (0, n - t.size(1)))
+
+
+# ----------------------------------------------------------------------------- beam search, by construction
+# What a known mistake in beam search returns, computed here (trusted) with the reference's own
+# encoder and decoder: every case of the beam checks must be one on which each mistake gives
+# another answer than the correct beam search, so no draw can hide one.
+BEAM_BUGS = {
+    "state_not_reordered": "each kept hypothesis must continue from its own parent's decoder state: when the "
+                           "best hypotheses change places, reorder the state (index_select by the parent beam)",
+    "history_not_reordered": "each kept hypothesis must carry its own parent's tokens: when the best hypotheses "
+                             "change places, reorder the token history by the parent beam",
+    "all_beams_start": "at the first step only one hypothesis exists (BOS): give the other beams the score -inf, "
+                       "or the beam fills with copies of the same hypothesis",
+    "finished_extended": "a finished hypothesis is extended only by pad, at cost 0",
+    "length_normalised": "hypotheses are compared by their sum of log-probabilities, without length normalisation",
+    "stops_when_a_beam_finishes": "decoding stops when the BEST hypothesis of every row has finished, not when "
+                                  "any hypothesis of a row has",
+    "returns_last_beam": "return each row's best hypothesis (the highest sum of log-probabilities), not the last "
+                         "beam",
+}
+# Mistakes every beam case set must expose (the others are searched for too, when they can be).
+REQUIRED_BEAM_BUGS = ("state_not_reordered", "history_not_reordered", "all_beams_start", "finished_extended",
+                      "length_normalised", "stops_when_a_beam_finishes", "returns_last_beam")
+
+
+def beam_variant(m, src, lengths, K, max_len, bos, eos, bug: str = ""):
+    """The reference's beam search with one mistake switched on (bug="" is the correct one).
+
+    bug="float32_scores" keeps the running scores in a float32 buffer (the mistake near ties expose).
+    """
+    F = torch.nn.functional
+    with torch.no_grad():
+        enc_outputs, state, src_mask = m._encode(src, lengths)
+        B = src.size(0)
+        enc_outputs = enc_outputs.repeat_interleave(K, dim=0)
+        src_mask = src_mask.repeat_interleave(K, dim=0)
+        state = state_map(state, lambda s: s.repeat_interleave(K, dim=1))
+        scores = enc_outputs.new_full((B, K), float("-inf"))
+        scores[:, 0] = 0.0
+        if bug == "all_beams_start":
+            scores[:] = 0.0
+        if bug == "float32_scores":
+            scores = scores.float()
+        finished = torch.zeros(B, K, dtype=torch.bool)
+        history = src.new_zeros(B, K, 0)
+        token = src.new_full((B * K, 1), bos)
+        row_offset = torch.arange(B).unsqueeze(1) * K
+        for _ in range(max_len):
+            logits, state, _ = m.decoder(token, state, enc_outputs, src_mask)
+            V = logits.size(-1)
+            log_probs = F.log_softmax(logits[:, -1], dim=-1).view(B, K, V)
+            if bug != "finished_extended":
+                pad_only = torch.full_like(log_probs[0, 0], float("-inf"))
+                pad_only[0] = 0.0
+                log_probs = torch.where(finished.unsqueeze(-1), pad_only, log_probs)
+            candidates = (scores.unsqueeze(-1) + log_probs).view(B, K * V)
+            top_scores, top_index = candidates.sort(dim=-1, descending=True, stable=True)
+            scores, top_index = top_scores[:, :K], top_index[:, :K]
+            if bug == "float32_scores":
+                scores = scores.float()
+            beam = torch.div(top_index, V, rounding_mode="floor")
+            next_token = top_index % V
+            if bug == "history_not_reordered":
+                parent = history
+            else:
+                parent = history.gather(1, beam.unsqueeze(-1).expand(-1, -1, history.size(-1)))
+            history = torch.cat([parent, next_token.unsqueeze(-1)], dim=-1)
+            finished = finished.gather(1, beam) | (next_token == eos)
+            if bug != "state_not_reordered":
+                rows = (row_offset + beam).view(-1)
+                state = state_map(state, lambda s: s.index_select(1, rows))
+            token = next_token.view(B * K, 1)
+            done = finished.any(dim=1) if bug == "stops_when_a_beam_finishes" else finished[:, 0]
+            if bool(done.all()):
+                break
+        steps = history.size(-1)
+        is_eos = history == eos  # (B, K, steps)
+        ends = torch.where(is_eos.any(-1), is_eos.int().argmax(-1) + 1, steps)  # (B, K)
+        if bug == "returns_last_beam":
+            best = history[:, -1]
+        elif bug == "length_normalised":
+            pick = (scores.double() / ends.double()).argmax(dim=1)
+            best = history[torch.arange(B), pick]
+        else:
+            best = history[:, 0]
+        is_eos = best == eos
+        first = torch.where(is_eos.any(dim=1), is_eos.int().argmax(dim=1) + 1, steps)
+        width = int(first.max()) if B > 0 and steps > 0 else 0
+        return best[:, :width]
+
+
+def same_tokens(a: torch.Tensor, b: torch.Tensor, n: int) -> bool:
+    return torch.equal(_pad_to(a, n), _pad_to(b, n))
+
+
+def _model_for(ref, decoder, kw, state):
+    m = seq2seq(ref, decoder, kw).to(F64)
+    m.load_state_dict(state)
+    return m.eval()
+
+
+def cut_length(run, full: torch.Tensor, eos: int):
+    """The largest max_len below the longest row of `full` at which `run(max_len)` leaves some rows finished
+    and cuts others off (None when there is none)."""
+    ends = ends_of(full, eos)
+    if None in ends:
+        return None
+    for n in range(max(ends) - 1, 0, -1):
+        short = ends_of(run(n), eos)
+        if None in short and any(e is not None for e in short):
+            return n
+    return None
+
+
+def _beam_candidate(d, ref, decoder, cell, L, B, max_len, K, need: set):
+    """One model and source with an EOS bias that makes decoding varied; None when none is found."""
+    m, kw, state, bos, eos = decode_model(d, ref, decoder, cell, L)
+    S = d.int(3, 7)
+    src, lengths = ragged(d, B, S, kw["vocab_size"])
+    best = None
+    for eb in (x / 2 for x in range(-6, 20)):
+        state["decoder.out.bias"][eos] = eb
+        m.load_state_dict(state)
+        with torch.no_grad():
+            g = m.greedy_decode(src, lengths, max_len, bos, eos)
+        ends = ends_of(g, eos)
+        if None in ends or len(set(ends)) < 2 or max(ends) < 3:
+            continue
+        with torch.no_grad():
+            bm = m.beam_search(src, lengths, K, max_len, bos, eos)
+        bends = ends_of(bm, eos)
+        if None in bends or len(set(bends)) < 2:
+            continue
+        with torch.no_grad():
+            if cut_length(lambda n: m.beam_search(src, lengths, K, n, bos, eos), bm, eos) is None:
+                continue
+        exposed = {bug for bug in BEAM_BUGS
+                   if not same_tokens(beam_variant(m, src, lengths, K, max_len, bos, eos, bug), bm, max_len)}
+        score = len(exposed & need) * 10 + len(exposed) + 5 * (not same_tokens(g, bm, max_len))
+        if best is not None and score <= best[0]:
+            continue
+        with torch.no_grad():
+            ok = stable(m, dict(state), lambda mm: mm.greedy_decode(src, lengths, max_len, bos, eos), d) and \
+                stable(m, dict(state), lambda mm: mm.beam_search(src, lengths, K, max_len, bos, eos), d)
+        if ok:
+            best = (score, exposed, dict(kw=kw, state={k: v.clone() for k, v in state.items()}, bos=bos, eos=eos,
+                                         src=src, lengths=lengths))
+    return best
+
+
+def beam_cases(d, ref, configs, required=REQUIRED_BEAM_BUGS, attempts: int = 60):
+    """One decoding case per config (decoder, cell, layers, B, max_len, beam size), drawn until together
+    they expose every mistake in `required` and each has rows that finish at different steps, in greedy
+    decoding and in beam search, and a max_len that cuts some rows off after others have finished."""
+    chosen: dict[int, tuple] = {}
+    covered: set = set()
+    for attempt in range(attempts):
+        i = attempt % len(configs)
+        if len(chosen) == len(configs) and set(required) <= covered:
+            break
+        need = set(required) - covered
+        got = _beam_candidate(d.child("beam", attempt), ref, *configs[i], need=need)
+        if got is None:
+            continue
+        if i not in chosen or len(got[1] & need) > len(chosen[i][1] & need) or (
+                not (got[1] & need) and got[0] > chosen[i][0] and not (chosen[i][1] & need)):
+            chosen[i] = got
+            covered = set().union(*(c[1] for c in chosen.values()))
+    missing = set(required) - covered
+    if len(chosen) < len(configs) or missing:
+        raise RuntimeError(f"internal error: no decoding cases expose {sorted(missing)} (seed {d.seed})")
+    out = []
+    for i, cfg in enumerate(configs):
+        decoder, cell, L, B, max_len, K = cfg
+        _, exposed, fields = chosen[i]
+        c = SimpleNamespace(decoder=decoder, cell=cell, L=L, B=B, max_len=max_len, beam_size=K, exposed=exposed,
+                            **fields)
+        m = _model_for(ref, decoder, c.kw, c.state)
+        with torch.no_grad():
+            c.greedy = m.greedy_decode(c.src, c.lengths, max_len, c.bos, c.eos)
+            c.beam = m.beam_search(c.src, c.lengths, K, max_len, c.bos, c.eos)
+            if not torch.equal(beam_variant(m, c.src, c.lengths, K, max_len, c.bos, c.eos), c.beam):
+                raise RuntimeError("internal error: the checks' beam search differs from the reference's")
+            c.variants = {bug: beam_variant(m, c.src, c.lengths, K, max_len, c.bos, c.eos, bug) for bug in BEAM_BUGS}
+            c.beam_short_len = cut_length(lambda n: m.beam_search(c.src, c.lengths, K, n, c.bos, c.eos), c.beam,
+                                          c.eos) or 0
+            c.beam_short = m.beam_search(c.src, c.lengths, K, max(c.beam_short_len, 1), c.bos, c.eos)
+        c.what = f"Seq2Seq(Encoder, {decoder}) ({cell_name(cell, L)})"
+        for name, full, short, n in (("beam", c.beam, c.beam_short, c.beam_short_len),):
+            full_ends, short_ends = ends_of(full, c.eos), ends_of(short, c.eos)
+            if None in full_ends or len(set(full_ends)) < 2:
+                raise RuntimeError(f"internal error: the {name} case has no rows that finish at different steps")
+            if None not in short_ends or all(e is None for e in short_ends) or n < 1:
+                raise RuntimeError(f"internal error: max_len={n} cuts no row, or every row, in the {name} case")
+        out.append(c)
+    return out
+
+
+def near_tie_case(d, ref, decoder="Decoder", cell="gru", L=1, B=3, max_len=7, K=3, attempts: int = 40):
+    """A beam case in which two hypotheses' scores differ by about 1e-8: the EOS bias is bisected to the
+    point where the result flips, then moved a little to the side where a beam search that keeps its
+    scores in float32 (rounding errors ~1e-7) picks the other hypothesis."""
+    for attempt in range(attempts):
+        dd = d.child("tie", attempt)
+        m, kw, state, bos, eos = decode_model(dd, ref, decoder, cell, L)
+        src, lengths = ragged(dd, B, dd.int(3, 6), kw["vocab_size"])
+
+        def result(eb, bug=""):
+            state["decoder.out.bias"][eos] = eb
+            m.load_state_dict(state)
+            return _pad_to(beam_variant(m, src, lengths, K, max_len, bos, eos, bug), max_len)
+
+        grid = [x / 2 for x in range(-4, 20)]
+        results = [result(eb) for eb in grid]
+        flips = [j for j in range(len(grid) - 1) if not torch.equal(results[j], results[j + 1])]
+        for j in flips[:6]:
+            lo, hi, r_lo = grid[j], grid[j + 1], results[j]
+            for _ in range(60):  # bisection to ~1e-16 relative
+                mid = (lo + hi) / 2
+                if mid in (lo, hi):
+                    break
+                if torch.equal(result(mid), r_lo):
+                    lo = mid
+                else:
+                    hi = mid
+            for delta in (1e-8, 1e-7, 1e-6):
+                for eb in (lo - delta, hi + delta):
+                    exp = result(eb)
+                    if torch.equal(exp, result(eb, "float32_scores")):
+                        continue
+                    if not (torch.equal(exp, result(eb - delta / 10)) and torch.equal(exp, result(eb + delta / 10))):
+                        continue
+                    if any(e is None for e in ends_of(exp, eos)):
+                        continue
+                    state["decoder.out.bias"][eos] = eb
+                    c = SimpleNamespace(decoder=decoder, cell=cell, L=L, B=B, max_len=max_len, beam_size=K, kw=kw,
+                                        state={k: v.clone() for k, v in state.items()}, bos=bos, eos=eos, src=src,
+                                        lengths=lengths, flip=(lo + hi) / 2, delta=delta,
+                                        what=f"Seq2Seq(Encoder, {decoder}) ({cell_name(cell, L)})")
+                    mm = _model_for(ref, decoder, c.kw, c.state)
+                    with torch.no_grad():
+                        c.beam = mm.beam_search(src, lengths, K, max_len, bos, eos)
+                        c.float32 = beam_variant(mm, src, lengths, K, max_len, bos, eos, "float32_scores")
+                    if same_tokens(c.beam, c.float32, max_len):
+                        continue
+                    return c
+    raise RuntimeError(f"internal error: no near-tie beam case found (seed {d.seed})")

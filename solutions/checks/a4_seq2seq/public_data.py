@@ -9,22 +9,11 @@ Weights are stored under "state.<parameter name>" (a Seq2Seq state_dict).
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import torch
 
-from grader.checks import Draw
-
-
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from grader.checks import Draw, load_cases
 
 
 def _int(x: int) -> torch.Tensor:
@@ -33,7 +22,7 @@ def _int(x: int) -> torch.Tensor:
 
 def _attention_file(ref) -> dict[str, torch.Tensor]:
     """Seq2Seq(Encoder, AttentionDecoder), GRU, one layer: forward logits, and one decoder call."""
-    cases = _load_cases()
+    cases = load_cases(__file__)
     d = Draw(20260401)
     V, E, H, L, B, S, T = 9, 3, 4, 1, 3, 5, 4
     kw = cases.kwargs_of(V, E, H, L, "gru")
@@ -57,7 +46,7 @@ def _attention_file(ref) -> dict[str, torch.Tensor]:
 
 def _decode_file(ref) -> dict[str, torch.Tensor]:
     """Seq2Seq(Encoder, AttentionDecoder), LSTM, one layer: greedy decoding and beam search."""
-    cases = _load_cases()
+    cases = load_cases(__file__)
     d = Draw(20260402)
     while True:
         c = cases.decode_case(d, ref, "AttentionDecoder", "lstm", 1, 4, 8, 3)

@@ -9,28 +9,15 @@ context], an LSTM attending with c, the query taken after the step).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases
 from grader.sandbox.wire import GradInput
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 def _tgt(d, B, T, V):
@@ -85,7 +72,9 @@ def _decoder_case(d, ref, name, cell, L, grads=False, square=False):
     return c
 
 
-@check(points=1, description="Decoder (no attention): logits and final state equal the reference's")
+@check(points=1, description="Decoder (no attention): logits and final state equal the reference's",
+       kind="values", promises=("decoder.forward",),
+       targets=("Decoder",))
 def test_decoder_values(sub, ref, once):
     cs = once(lambda d: [_decoder_case(d.child(i), ref, "Decoder", cell, L)
                          for i, (cell, L) in enumerate((("gru", 2), ("lstm", 1)))])
@@ -99,7 +88,9 @@ def test_decoder_values(sub, ref, once):
 
 
 @check(points=3, description="AttentionDecoder: logits, final state and attention weights equal the "
-                             "reference's (GRU, LSTM, RNN; ragged source)")
+                             "reference's (GRU, LSTM, RNN; ragged source)",
+       kind="values", promises=("attn-decoder.query", "attn-decoder.context", "attn-decoder.forward"),
+       targets=("AttentionDecoder",))
 def test_attention_decoder_values(sub, ref, once):
     configs = (("gru", 2, False), ("lstm", 2, True), ("rnn", 1, False))
     cs = once(lambda d: [_decoder_case(d.child(i), ref, "AttentionDecoder", cell, L, square=sq)
@@ -122,7 +113,9 @@ def test_attention_decoder_values(sub, ref, once):
 
 
 @check(points=1, description="Decoders: gradients w.r.t. the initial state, the encoder outputs and every "
-                             "parameter equal the reference's")
+                             "parameter equal the reference's",
+       kind="gradients", promises=("decoder.forward", "attn-decoder.forward"),
+       targets=("Decoder", "AttentionDecoder"))
 def test_decoder_gradients(sub, ref, once):
     configs = (("AttentionDecoder", "lstm", 2), ("AttentionDecoder", "gru", 1), ("Decoder", "gru", 1))
     cs = once(lambda d: [_decoder_case(d.child(i), ref, name, cell, L, grads=True)

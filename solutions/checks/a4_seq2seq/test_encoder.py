@@ -8,28 +8,15 @@ the final state.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases
 from grader.sandbox.wire import GradInput
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 CONFIGS = (("gru", 2), ("lstm", 2), ("rnn", 1))
 
 
@@ -64,7 +51,9 @@ def _cases_for(d, ref, grads=False):
 
 
 @check(points=2, description="Encoder: outputs and final state equal the reference's on ragged batches "
-                             "(GRU, LSTM, RNN; one and two layers)")
+                             "(GRU, LSTM, RNN; one and two layers)",
+       kind="values", promises=("encoder.modules", "encoder.final-state", "encoder.padding"),
+       targets=("Encoder",))
 def test_encoder_values(sub, ref, once):
     for c in once(lambda d: _cases_for(d, ref)):
         m = sub.build("Encoder", c.state, **c.kw, dtype=torch.float64)
@@ -95,7 +84,9 @@ def _padding_case(d, ref):
     return c
 
 
-@check(points=1, description="Encoder: outputs exactly 0 at padding, and appending padding changes nothing")
+@check(points=1, description="Encoder: outputs exactly 0 at padding, and appending padding changes nothing",
+       kind="masks", promises=("encoder.padding", "pad.zero"),
+       targets=("Encoder",))
 def test_encoder_padding(sub, ref, once):
     c = once(lambda d: _padding_case(d, ref))
     m = sub.build("Encoder", c.state, **c.kw, dtype=torch.float64)
@@ -121,7 +112,9 @@ def test_encoder_padding(sub, ref, once):
                                      "last real token (they are the same vector)")
 
 
-@check(points=1, description="Encoder: gradients of every parameter equal the reference's")
+@check(points=1, description="Encoder: gradients of every parameter equal the reference's",
+       kind="gradients", promises=("encoder.modules",),
+       targets=("Encoder",))
 def test_encoder_gradients(sub, ref, once):
     for c in once(lambda d: _cases_for(d, ref, grads=True)):
         m = sub.build("Encoder", c.state, **c.kw, dtype=torch.float64)

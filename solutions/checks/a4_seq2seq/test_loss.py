@@ -51,7 +51,9 @@ def _diagnoses(c):
 
 
 @check(points=1, description="sequence_loss equals the reference's (pad ignored, pad_id honoured, "
-                             "float32 and float64; 0 when every target is pad)")
+                             "float32 and float64; 0 when every target is pad)",
+       kind="values", promises=("loss.mean", "loss.all-pad", "dtype.float32-float64"),
+       targets=("sequence_loss",))
 def test_sequence_loss(sub, ref, once):
     cs = once(lambda d: [_case(d.child(0), ref), _case(d.child(1), ref, pad_id=d.int(1, 3)),
                          _case(d.child(2), ref, dtype=torch.float32)])
@@ -70,7 +72,9 @@ def test_sequence_loss(sub, ref, once):
              "loss must be 0 (divide by max(count, 1)), never NaN")
 
 
-@check(points=1, description="sequence_loss: gradient w.r.t. the logits equals the reference's")
+@check(points=1, description="sequence_loss: gradient w.r.t. the logits equals the reference's",
+       kind="gradients", promises=("loss.mean",),
+       targets=("sequence_loss",))
 def test_sequence_loss_gradient(sub, ref, once):
     c = once(lambda d: _case(d, ref, grads=True))
     r = sub.call("sequence_loss", GradInput(c.logits), c.targets, c.pad_id,

@@ -16,6 +16,7 @@ F32 = torch.float32
 
 @check(points=0.5, description="AttentionDecoder's time does not grow like a loop over source positions "
                                "(measured from outside)", kind="parallelism", targets=("AttentionDecoder",),
+       promises=("attn-decoder.parallel", "parallel.no-loop"),
        timeout=40)
 def test_attention_decoder_parallel_measured(sub, ref, draw):
     V, E, H, B, T = 5, 2, 2, 2, 2

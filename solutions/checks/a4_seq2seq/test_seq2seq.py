@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, fail
+from grader.checks import assert_close, assert_grad_close, check, fail, load_cases
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 CONFIGS = (("AttentionDecoder", "gru", 2), ("AttentionDecoder", "lstm", 1), ("Decoder", "rnn", 1))
 
 
@@ -62,7 +49,9 @@ def _case(d, ref, decoder, cell, L, grads=False):
 
 
 @check(points=2, description="Seq2Seq.forward (teacher forcing): logits equal the reference's on ragged "
-                             "source and target batches")
+                             "source and target batches",
+       kind="values", promises=("seq2seq.forward",),
+       targets=("Seq2Seq",))
 def test_seq2seq_values(sub, ref, once):
     cs = once(lambda d: [_case(d.child(i), ref, *cfg) for i, cfg in enumerate(CONFIGS)])
     for c in cs:
@@ -72,7 +61,9 @@ def test_seq2seq_values(sub, ref, once):
 
 
 @check(points=2, description="Seq2Seq.forward: gradients of every parameter (encoder and decoder) equal "
-                             "the reference's")
+                             "the reference's",
+       kind="gradients", promises=("seq2seq.forward",),
+       targets=("Seq2Seq",))
 def test_seq2seq_gradients(sub, ref, once):
     cs = once(lambda d: [_case(d.child(i), ref, *cfg, grads=True) for i, cfg in enumerate(CONFIGS[:2])])
     for c in cs:

@@ -3,27 +3,14 @@ float64, one and two layers), for each cell type."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from grader.checks import check, expect_tensor, expect_tuple, fail
+from grader.checks import check, expect_tensor, expect_tuple, fail, load_cases, unless_missing
 
 
-def _load_cases():
-    name = "seqgrade_a4_seq2seq_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _load_cases()
+cases = load_cases(__file__)
 
 
 # One configuration per cell; together (and with the public shapes check) they cover one and two layers,
@@ -65,7 +52,11 @@ def _check_state(st, cell, L, B, H, dtype, what):
 
 @pytest.mark.parametrize("cell", cases.CELLS)
 @check(points=1, description="Parameters, shapes and dtypes of Encoder, Decoder, AttentionDecoder, Seq2Seq "
-                             "and sequence_loss")
+                             "and sequence_loss",
+       kind="shapes", promises=("params.names", "ctor.keywords", "encoder.modules", "attn-decoder.modules",
+                                "batch.any", "dtype.float32-float64"),
+       targets=("Encoder", "Decoder", "AttentionDecoder", "Seq2Seq", "Seq2Seq.greedy_decode", "Seq2Seq.beam_search",
+                "sequence_loss"))
 def test_shapes(sub, ref, once, cell):
     for c in once(lambda d: _configs(d, ref, cell), key=cell):
         kw, L, B, S, T, V, H, dt = c["kw"], c["L"], c["B"], c["S"], c["T"], c["V"], c["H"], c["dtype"]
@@ -98,11 +89,12 @@ def test_shapes(sub, ref, once, cell):
         logits = sub.call(model, c["src"], c["lengths"], c["tgt"]).value
         expect_tensor(logits, f"Seq2Seq {tag}: forward logits", (B, T, V), dt)
         for method, args in (("greedy_decode", (4, 1, 2)), ("beam_search", (2, 4, 1, 2))):
-            toks = expect_tensor(sub.call(model, c["src"], c["lengths"], *args, method=method).value,
-                                 f"Seq2Seq {tag}: {method}")
-            if toks.dtype != torch.int64 or toks.dim() != 2 or toks.size(0) != B or not 1 <= toks.size(1) <= 4:
-                fail(f"Seq2Seq {tag}: {method}(max_len=4) should give int64 tokens of shape [B={B}, 1..4], got "
-                     f"{tuple(toks.shape)} {str(toks.dtype).replace('torch.', '')} "
-                     "(at most max_len tokens; BOS is not part of the output)")
+            with unless_missing(method):  # a decoder not written yet is reported by the decoding checks
+                toks = expect_tensor(sub.call(model, c["src"], c["lengths"], *args, method=method).value,
+                                     f"Seq2Seq {tag}: {method}")
+                if toks.dtype != torch.int64 or toks.dim() != 2 or toks.size(0) != B or not 1 <= toks.size(1) <= 4:
+                    fail(f"Seq2Seq {tag}: {method}(max_len=4) should give int64 tokens of shape [B={B}, 1..4], "
+                         f"got {tuple(toks.shape)} {str(toks.dtype).replace('torch.', '')} "
+                         "(at most max_len tokens; BOS is not part of the output)")
         loss = sub.call("sequence_loss", logits, c["tgt"]).value
         expect_tensor(loss, f"sequence_loss {tag}: the loss (a scalar)", (), dt)

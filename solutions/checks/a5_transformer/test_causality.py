@@ -41,7 +41,9 @@ def _causal_case(d, ref):
                            causal=torch.ones(T, T, dtype=torch.bool).tril())
 
 
-@check(points=2, description="the decoder is causal: logits at step t do not depend on later targets (train and eval)")
+@check(points=2, description="the decoder is causal: logits at step t do not depend on later targets (train and eval)",
+       kind="masks", promises=("transformer.masks",),
+       targets=("Transformer", "TransformerDecoderLayer"))
 def test_decoder_causality(sub, ref, once):
     c = once(lambda d: _causal_case(d, ref))
     m = sub.build("Transformer", c.state, *c.args, dtype=F64)
@@ -83,7 +85,9 @@ def _padding_case(d, ref):
     return SimpleNamespace(args=args, state=state, src=src, src_padded=src_padded, tgt=tgt, src2=src2, tgt2=tgt2, b=b)
 
 
-@check(points=2, description="source padding changes nothing; one batch item never changes another's logits")
+@check(points=2, description="source padding changes nothing; one batch item never changes another's logits",
+       kind="masks", promises=("transformer.masks", "pad.zero", "layout.batch-first"),
+       targets=("Transformer",))
 def test_padding_and_batch_independence(sub, ref, once):
     c = once(lambda d: _padding_case(d, ref))
     m = sub.build("Transformer", c.state, *c.args, dtype=F64)

@@ -114,7 +114,9 @@ def _diagnose(got, c):
 
 
 @check(points=3, description="greedy_decode: no BOS, zeros after EOS, stops when every row has finished or at "
-                           "max_len, and agrees with the reference")
+                           "max_len, and agrees with the reference",
+       kind="decoding", promises=("transformer.greedy", "decode.format", "decode.stop"),
+       targets=("Transformer.greedy_decode",))
 def test_greedy_decode(sub, ref, once):
     for c in once(lambda d: _search(d, ref)):
         got = _run(sub, c)

@@ -44,7 +44,9 @@ def _transformer(d, ref):
                            grads={n: p.grad.clone() for n, p in m.named_parameters()})
 
 
-@check(points=2, description="Transformer: gradients of the logits w.r.t. every parameter (embeddings included)")
+@check(points=2, description="Transformer: gradients of the logits w.r.t. every parameter (embeddings included)",
+       kind="gradients", promises=("transformer.forward", "embedding.padding-idx"),
+       targets=("Transformer",))
 def test_transformer_gradients(sub, ref, once):
     c = once(lambda d: _transformer(d, ref))
     m = sub.build("Transformer", c.state, *c.args, dtype=F64)
@@ -83,7 +85,9 @@ def _layers(d, ref):
     return cases
 
 
-@check(points=1, description="encoder and decoder layers: gradients w.r.t. their inputs and every parameter")
+@check(points=1, description="encoder and decoder layers: gradients w.r.t. their inputs and every parameter",
+       kind="gradients", promises=("enc-layer.math", "dec-layer.math"),
+       targets=("TransformerEncoderLayer", "TransformerDecoderLayer"))
 def test_layer_gradients(sub, ref, once):
     for c in once(lambda d: _layers(d, ref)):
         m = sub.build(c.name, c.state, *c.args, dtype=F64)

@@ -29,7 +29,9 @@ def _case(d, ref):
 
 
 @check(points=1, timeout=30,
-       description="TransformerDecoderLayer on a target of T >= 2048 positions: finite and equal to the reference")
+       description="TransformerDecoderLayer on a target of T >= 2048 positions: finite and equal to the reference",
+       kind="long_sequence", promises=("dec-layer.math",),
+       targets=("TransformerDecoderLayer",))
 def test_long_sequence(sub, ref, once):
     c = once(lambda d: _case(d, ref))
     m = sub.build("TransformerDecoderLayer", c.state, *c.args, dtype=F32)

@@ -16,7 +16,7 @@ F32 = torch.float32
 
 @check(points=0.5, description="TransformerEncoderLayer's time does not grow like a loop over positions or "
                                "batch items (measured from outside)", kind="parallelism",
-       targets=("TransformerEncoderLayer",), timeout=40)
+       promises=("parallel.no-loop",), targets=("TransformerEncoderLayer",), timeout=40)
 def test_encoder_layer_parallel_measured(sub, ref, draw):
     E, nh, ff = 2, 1, 2
     r = ref.TransformerEncoderLayer(E, nh, ff).to(F32)

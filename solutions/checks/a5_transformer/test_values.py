@@ -102,7 +102,9 @@ def _enc_cases(d, ref):
     return SimpleNamespace(args=(E, nh, ff), state=state, cases=cases)
 
 
-@check(points=2, description="TransformerEncoderLayer gives the reference's output (post-norm, ReLU), with masks")
+@check(points=2, description="TransformerEncoderLayer gives the reference's output (post-norm, ReLU), with masks",
+       kind="masks", promises=("enc-layer.math", "layers.mask-shapes", "layernorm.eps"),
+       targets=("TransformerEncoderLayer",))
 def test_encoder_layer_values(sub, ref, once):
     c = once(lambda d: _enc_cases(d, ref))
     m = sub.build("TransformerEncoderLayer", c.state, *c.args, dtype=F64)
@@ -167,7 +169,9 @@ def _dec_cases(d, ref):
     return SimpleNamespace(args=(E, nh, ff), state=state, cases=cases)
 
 
-@check(points=2, description="TransformerDecoderLayer gives the reference's output (post-norm), with masks")
+@check(points=2, description="TransformerDecoderLayer gives the reference's output (post-norm), with masks",
+       kind="masks", promises=("dec-layer.math", "layers.mask-shapes"),
+       targets=("TransformerDecoderLayer",))
 def test_decoder_layer_values(sub, ref, once):
     c = once(lambda d: _dec_cases(d, ref))
     m = sub.build("TransformerDecoderLayer", c.state, *c.args, dtype=F64)
@@ -243,17 +247,35 @@ def _transformer_case(d, ref):
     return SimpleNamespace(args=args, state=state, src=src, tgt=tgt, exp=exp, alts=alts)
 
 
-@check(points=3, description="Transformer.forward gives the reference's logits on ragged (padded) batches")
+@check(points=3, description="Transformer.forward gives the reference's logits on ragged (padded) batches",
+       kind="values", promises=("transformer.forward", "transformer.embedding", "transformer.masks",
+                                "transformer.modules"),
+       targets=("Transformer",))
 def test_transformer_values(sub, ref, once):
     c = once(lambda d: _transformer_case(d, ref))
     m = sub.build("Transformer", c.state, *c.args, dtype=F64)
     got = sub.call(m, c.src, c.tgt).value
     assert_close(got, c.exp, f"Transformer{c.args} logits for src {tuple(c.src.shape)} and tgt_in "
-                             f"{tuple(c.tgt.shape)} (both padded)", diagnoses=_diag(c.alts))
+                             f"{tuple(c.tgt.shape)} (both padded)", diagnoses=_diag(c.alts),
+                 dims=("batch item", "target position", "vocabulary entry"), where=target_position(c.src, c.tgt))
+
+
+def target_position(src, tgt):
+    """What a position of the logits means: a pad position of tgt_in, or a row whose source is padded."""
+    def where(idx):
+        b, t = idx[0], idx[1]
+        if int(tgt[b, t]) == 0:
+            return f"a pad position of tgt_in (tgt_in[{b}, {t}] == 0)"
+        if bool((src[b] == 0).any()):
+            return f"batch item {b} has source padding (src == 0 at positions {int((src[b] != 0).sum())} and after)"
+        return ""
+    return where
 
 
 # ----------------------------------------------------------------------------- shapes, dtypes, parameters
-@check(points=1, description="output shapes and dtypes: float32 with batch 1, float64 with batch > 1")
+@check(points=1, description="output shapes and dtypes: float32 with batch 1, float64 with batch > 1",
+       kind="shapes", promises=("batch.any", "dtype.float32-float64"),
+       targets=("TransformerEncoderLayer", "TransformerDecoderLayer", "Transformer"))
 def test_shapes_and_dtypes(sub, draw):
     nh = 2
     E = nh * draw.int(1, 2)
@@ -273,7 +295,9 @@ def test_shapes_and_dtypes(sub, draw):
         expect_tensor(sub.call(model, src, tgt).value, f"Transformer logits (B={B}, {name})", (B, T, Vt), dtype)
 
 
-@check(points=1, description="parameter names and shapes follow the contract (torch's layer layout)")
+@check(points=1, description="parameter names and shapes follow the contract (torch's layer layout)",
+       kind="shapes", promises=("transformer.modules", "params.names"),
+       targets=("Transformer",))
 def test_parameters(sub, ref, draw):
     nh = 2
     E = nh * draw.int(2, 3)
