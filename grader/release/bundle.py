@@ -108,7 +108,8 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
     contract = cfg.root / "docs" / "contract.md"  # the assignments' READMEs link ../../docs/contract.md
     if contract.is_file():
         (root / "docs").mkdir()
-        shutil.copy2(contract, root / "docs" / "contract.md")
+        text = contract.read_text(encoding="utf-8")
+        (root / "docs" / "contract.md").write_text(_unlink_instructor_docs(text, root / "docs"), encoding="utf-8")
     (root / "course").mkdir(exist_ok=True)
     student_cfg = {"name": cfg.name, "root": "..", "languages": cfg.languages, "assignments": assignments,
                    "due": {k: v.isoformat() for k, v in cfg.due.items()}}
@@ -132,6 +133,16 @@ def build_bundle(cfg: CourseConfig, out: Path, students: list[str] | None = None
             if f.is_file():
                 z.write(f, f.relative_to(out))
     return Bundle(root, zpath, wheel.path, torch)
+
+
+_DOC_LINK = re.compile(r"\[([^\[\]]+)\]\(([\w./-]+\.md)(#[\w-]*)?\)")
+
+
+def _unlink_instructor_docs(text: str, folder: Path) -> str:
+    """Links to docs the bundle does not ship (the instructor's, e.g. writing-checks.md) become plain text."""
+    def keep_or_text(m: re.Match) -> str:
+        return m.group(0) if (folder / m.group(2)).is_file() else f"{m.group(1)} (in the course repository)"
+    return _DOC_LINK.sub(keep_or_text, text)
 
 
 def _quizzes(cfg: CourseConfig, dest: Path, students: list[str] | None, languages: list[str]) -> list[str]:
