@@ -462,3 +462,7 @@ def test_outside_a_course_the_error_says_what_to_do(tmp_path):
     r = seqgrade("check", "a1_rnn", "rnn.py", cwd=tmp_path)
     assert r.returncode == 3 and "Traceback" not in r.stderr
     assert "no course found" in r.stderr and str(tmp_path) in r.stderr and "--course" in r.stderr
+    for args in (("list",), ("quiz", "take", "q2_gated", "--student", "alice")):
+        r = seqgrade(*args, cwd=tmp_path)
+        assert r.returncode != 0 and "Traceback" not in r.stderr, args
+        assert "no course found" in r.stderr and "seqgrade-student" in r.stderr, (args, r.stderr)

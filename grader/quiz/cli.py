@@ -55,12 +55,25 @@ def _warn_secret(cfg: CourseConfig) -> None:
                     "set `secret:` in course.yaml or $SEQGRADE_SECRET", fg="yellow", err=True)
 
 
+def _find(name: str, cfg: CourseConfig) -> Path:
+    """The quiz file `name` (a file or an id); outside any course, the error says how to find one."""
+    from ..courseroot import NOT_FOUND
+    from .loader import find_quiz_file
+
+    try:
+        return find_quiz_file(name, cfg.quizzes_dir)
+    except QuizError as exc:
+        if cfg.source is None:  # no course/course.yaml here or above: that is the thing to fix
+            raise QuizError(f"no quiz {name!r} found: " + NOT_FOUND.format(where=Path.cwd())) from None
+        raise
+
+
 def _quiz(name: str, cfg: CourseConfig):
     """The instructor's quiz (with its key); a bundle's question file is refused with what to do."""
-    from .loader import find_quiz_file, load_quiz
+    from .loader import load_quiz
     from .public import is_question_file
 
-    path = find_quiz_file(name, cfg.quizzes_dir)
+    path = _find(name, cfg)
     if is_question_file(path):
         raise QuizError(f"{path} is a student bundle's question file, without answers: grading, keys, reviews "
                         "and reports need the instructor's quiz file (course/quizzes/ in the course repository)")
@@ -69,11 +82,10 @@ def _quiz(name: str, cfg: CourseConfig):
 
 def _for_student(name: str, cfg: CourseConfig, student: str):
     """(quiz, the student's version, whether it came from a bundle's question file) for take and render."""
-    from .loader import find_quiz_file
     from .public import is_question_file, load_question_file
     from .variants import student_version
 
-    path = find_quiz_file(name, cfg.quizzes_dir)
+    path = _find(name, cfg)
     if is_question_file(path):
         public = load_question_file(path)
         return public.quiz, public.version(student), True
