@@ -419,8 +419,13 @@ def _student_id(raw: str) -> str | None:
     return unicodedata.normalize("NFC", raw)
 
 
-def discover(folder: Path, assignment: Assignment) -> list[Job]:
-    """One Job per student folder, sorted by student id (submission times are set by the caller)."""
+def discover(folder: Path, assignment: Assignment, kept: dict[str, Archive] | None = None) -> list[Job]:
+    """One Job per student folder or archive (submission times are set by the caller).
+
+    `kept`, when given, receives each accepted archive by its job's student
+    id (`seqgrade nbgrader collect-archives` writes their files where nbgrader
+    looks); a job whose source is None was not accepted, whatever it holds.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise SubmissionsError(f"the submissions folder {folder} does not exist")
@@ -440,14 +445,14 @@ def discover(folder: Path, assignment: Assignment) -> list[Job]:
     seen: dict[str, str] = {}
     for entry in students:
         try:
-            jobs.append(_student_job(folder, entry, assignment, seen, jobs))
+            jobs.append(_student_job(folder, entry, assignment, seen, jobs, kept))
         except Exception as exc:  # noqa: BLE001 - one folder never stops the class
             sid = escape.name(entry.name)
             jobs.append(Job(sid, assignment.module, None, filename=sid,
                             error=f"{sid}/ could not be read ({type(exc).__name__}: {escape.one_line(exc, 200)})"))
     for entry in archives:
         try:
-            jobs.append(_archive_job(folder, entry, assignment, seen, jobs))
+            jobs.append(_archive_job(folder, entry, assignment, seen, jobs, kept))
         except Exception as exc:  # noqa: BLE001 - one archive never stops the class
             shown = escape.name(entry.name)
             jobs.append(Job(_archive_owner(entry.name, assignment), assignment.module, None, filename=shown,
@@ -465,7 +470,8 @@ def _archive_owner(name: str, assignment: Assignment) -> str:
     return escape.name(stem[len(prefix):] if stem.startswith(prefix) and len(stem) > len(prefix) else stem)
 
 
-def _archive_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job]) -> Job:
+def _archive_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job],
+                 kept: dict[str, Archive] | None) -> Job:
     """One archive in a folder of archives: its student is the one its manifest names (see docs/security.md)."""
     shown = escape.name(entry.name)
     owner = _archive_owner(entry.name, assignment)
@@ -486,13 +492,15 @@ def _archive_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[
                 j.source, j.error = None, msg
         return Job(sid, assignment.module, None, filename=shown, error=msg)
     seen[key] = entry.name
-    return _archive_contents(sid, arc, folder, [entry.name], shown, assignment, entry.name)
+    return _archive_contents(sid, arc, folder, [entry.name], shown, assignment, entry.name, kept)
 
 
 def _archive_contents(student: str, arc: Archive, folder: Path, parts: list[str], shown: str,
-                      assignment: Assignment, origin: str) -> Job:
+                      assignment: Assignment, origin: str, kept: dict[str, Archive] | None) -> Job:
     where = f"{shown}/{escape.name(arc.filename)}"
     r = module_from_bytes(arc.raw, arc.filename, where)
+    if kept is not None and r.source is not None:
+        kept[student] = arc
     try:
         mtime = os.lstat(folder.joinpath(*parts)).st_mtime
     except OSError:
@@ -501,7 +509,8 @@ def _archive_contents(student: str, arc: Archive, folder: Path, parts: list[str]
                flags=r.flags or [], origin=origin, mtime=mtime)
 
 
-def _student_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job]) -> Job:
+def _student_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job],
+                 kept: dict[str, Archive] | None = None) -> Job:
     raw = entry.name
     sid = _student_id(raw)
     if sid is None:
@@ -521,10 +530,10 @@ def _student_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[
                 j.source, j.error = None, msg
         return Job(sid, assignment.module, None, filename=shown, error=msg)
     seen[key] = raw
-    return _job(sid, folder, raw, assignment)
+    return _job(sid, folder, raw, assignment, kept)
 
 
-def _job(student: str, folder: Path, raw: str, assignment: Assignment) -> Job:
+def _job(student: str, folder: Path, raw: str, assignment: Assignment, kept: dict[str, Archive] | None = None) -> Job:
     shown = escape.name(student)
     try:
         entries = list_folder(folder / raw)
@@ -543,7 +552,7 @@ def _job(student: str, folder: Path, raw: str, assignment: Assignment) -> Job:
                    error=f"{shown}/ holds several notebooks ({names}); keep only the one to grade")
     elif [e for e in entries if e.name.endswith(_ARCHIVE) and e.kind != "dir"]:
         return _folder_archive(student, folder, raw, [e for e in entries if e.name.endswith(_ARCHIVE)
-                                                      and e.kind != "dir"], assignment)
+                                                      and e.kind != "dir"], assignment, kept)
     else:
         others = [e.name for e in entries if e.kind == "file" and e.name.endswith(".py")]
         near = [o for o in others if o.lower() == assignment.filename.lower() or assignment.module in o.lower()]
@@ -562,7 +571,8 @@ def _job(student: str, folder: Path, raw: str, assignment: Assignment) -> Job:
                flags=r.flags or [], origin=raw, mtime=mtime)
 
 
-def _folder_archive(student: str, folder: Path, raw: str, zips: list[Entry], assignment: Assignment) -> Job:
+def _folder_archive(student: str, folder: Path, raw: str, zips: list[Entry], assignment: Assignment,
+                    kept: dict[str, Archive] | None) -> Job:
     """A student folder holding a `seqgrade submit` archive instead of the file: it must be this student's."""
     shown = escape.name(student)
     if len(zips) > 1:
@@ -580,4 +590,4 @@ def _folder_archive(student: str, folder: Path, raw: str, zips: list[Entry], ass
         r = Refusal(f"{where} is {escape.name(arc.student)}'s submission by its manifest, in {shown}'s folder: each "
                     "student's folder holds their own archive", where)
         return Job(student, assignment.module, None, filename=where, error=str(r), flags=[r.flag()], origin=raw)
-    return _archive_contents(student, arc, folder, [raw, zips[0].name], where, assignment, raw)
+    return _archive_contents(student, arc, folder, [raw, zips[0].name], where, assignment, raw, kept)

@@ -252,3 +252,15 @@ def test_nothing_is_extracted_next_to_the_archive(tmp_path):
     before = sorted(os.listdir(tmp_path))
     discover(tmp_path, A)
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_discover_hands_over_the_accepted_archives_only(tmp_path):
+    """What `seqgrade nbgrader collect-archives` writes: each accepted archive, by student; none refused."""
+    good(tmp_path / archive_name(A.id, "alice"), "alice")
+    raw_zip(tmp_path / archive_name(A.id, "bob"), _members([("evil.sh", b"x")], m=manifest("bob")))
+    (tmp_path / "carol").mkdir()
+    good(tmp_path / "carol" / "mine.zip", "carol", SOURCE + b"# carol\n")
+    kept = {}
+    jobs = discover(tmp_path, A, kept)
+    assert [j.student for j in jobs] == ["alice", "bob", "carol"]
+    assert set(kept) == {"alice", "carol"} and kept["carol"].raw == SOURCE + b"# carol\n"
