@@ -73,7 +73,7 @@ def submit(assignment, path, student, out, no_check, sandbox, course_path):
         colour = "green" if passed == len(r.checks) and r.checks else "yellow"
         click.secho(f"{passed}/{len(r.checks)} public checks pass ({fmt_points(r.raw_score)}/"
                     f"{fmt_points(r.max_score)} points)" + ("" if colour == "green" else
-                                                            f": `seqgrade check {a.id} {path}` says what to fix"),
+                                                            f": `seqgrade check {a.id} {escape.name(path, 400)}` says what to fix"),
                     fg=colour)
     try:
         version = importlib.metadata.version("seqgrade")
@@ -84,6 +84,7 @@ def submit(assignment, path, student, out, no_check, sandbox, course_path):
                         a.public_checks.is_dir() else "", public_checks=public)
     target = out or Path(archive_name(a.id, student))
     write_archive(target, manifest, raw)
-    click.echo(f"wrote {target}: {inside} ({len(raw)} bytes, sha256 {manifest.sha256[:12]}...) for {student}. "
+    click.echo(f"wrote {escape.name(target, 400)}: {inside} ({len(raw)} bytes, sha256 {manifest.sha256[:12]}...) for "
+               f"{student}. "
                "Hand in this file.")
     sys.exit(0)
