@@ -71,10 +71,9 @@ def submit(assignment, path, student, out, no_check, sandbox, course_path):
         public = PublicResult(passed=passed, total=len(r.checks), score=r.raw_score, max_score=r.max_score,
                               seed=seed)
         colour = "green" if passed == len(r.checks) and r.checks else "yellow"
+        hint = "" if colour == "green" else f": `seqgrade check {a.id} {escape.name(path, 400)}` says what to fix"
         click.secho(f"{passed}/{len(r.checks)} public checks pass ({fmt_points(r.raw_score)}/"
-                    f"{fmt_points(r.max_score)} points)" + ("" if colour == "green" else
-                                                            f": `seqgrade check {a.id} {escape.name(path, 400)}` says what to fix"),
-                    fg=colour)
+                    f"{fmt_points(r.max_score)} points){hint}", fg=colour)
     try:
         version = importlib.metadata.version("seqgrade")
     except importlib.metadata.PackageNotFoundError:
@@ -84,7 +83,6 @@ def submit(assignment, path, student, out, no_check, sandbox, course_path):
                         a.public_checks.is_dir() else "", public_checks=public)
     target = out or Path(archive_name(a.id, student))
     write_archive(target, manifest, raw)
-    click.echo(f"wrote {escape.name(target, 400)}: {inside} ({len(raw)} bytes, sha256 {manifest.sha256[:12]}...) for "
-               f"{student}. "
-               "Hand in this file.")
+    click.echo(f"wrote {escape.name(target, 400)}: {inside} ({len(raw)} bytes, sha256 {manifest.sha256[:12]}...) "
+               f"for {student}. Hand in this file.")
     sys.exit(0)
