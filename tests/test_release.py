@@ -399,9 +399,13 @@ def test_bundle_requirements_pin_the_graders_torch_cpu_build(bundle):
 def test_bundle_readme_installs_in_two_commands(bundle):
     from tests.test_student_bundle import install_commands
 
+    from grader.release.readme import install_commands as commands_under
+
     _, folder, _ = bundle
     assert install_commands(folder / "README.md") == [
         "python3 -m venv .venv", ".venv/bin/python -m pip install -r requirements.txt"]
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert commands_under(text, "## 安装") == install_commands(folder / "README.md")  # the same in Chinese
 
 
 def test_bundle_has_no_broken_links(bundle, roster_bundle):

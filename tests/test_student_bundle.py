@@ -36,6 +36,7 @@ from grader.quiz.grading import answer_key
 from grader.quiz.loader import load_quiz
 from grader.quiz.model import FreeAnswer
 from grader.release.bundle import build_bundle
+from grader.release.readme import install_commands as readme_install_commands
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "student-bundle-test-secret"
@@ -56,11 +57,7 @@ RNN.forward = _shifted
 
 def install_commands(readme: Path) -> list[str]:
     """The commands of the first ```bash block under the README's "## Install" heading."""
-    lines = readme.read_text(encoding="utf-8").splitlines()
-    start = lines.index("## Install")
-    begin = next(i for i in range(start, len(lines)) if lines[i].strip() == "```bash")
-    end = next(i for i in range(begin + 1, len(lines)) if lines[i].strip() == "```")
-    return [ln.strip() for ln in lines[begin + 1:end] if ln.strip() and not ln.strip().startswith("#")]
+    return readme_install_commands(readme.read_text(encoding="utf-8"))
 
 
 def student_env(home: Path) -> dict[str, str]:

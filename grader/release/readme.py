@@ -146,3 +146,12 @@ def _anchor(heading: str) -> str:
     import re
 
     return re.sub(r"[^\w\- ]", "", heading, flags=re.UNICODE).replace(" ", "-")
+
+
+def install_commands(text: str, heading: str = "## Install") -> list[str]:
+    """The commands of the first ```bash block under `heading` of a README (comments and blank lines left out)."""
+    lines = text.splitlines()
+    start = lines.index(heading)
+    begin = next(i for i in range(start, len(lines)) if lines[i].strip() == "```bash")
+    end = next(i for i in range(begin + 1, len(lines)) if lines[i].strip() == "```")
+    return [ln.strip() for ln in lines[begin + 1:end] if ln.strip() and not ln.strip().startswith("#")]
