@@ -1,6 +1,7 @@
-# Two entry points, both safe on a fresh machine: they build .venv when needed.
-#   make demo   grades the bundled example class end to end (writes ./demo-out)
-#   make test   runs the whole test suite
+# Entry points, all safe on a fresh machine: they install what they need.
+#   make demo       grades the bundled example class end to end (writes ./demo-out)
+#   make test       runs the whole test suite
+#   make hub        starts the course on a local JupyterHub (http://127.0.0.1:8000); make hub-stop stops it
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # The venv's scripts first on PATH: nbgrader runs `alembic` and `jupyter` by name.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test venv system-deps release clean bench mutation docs
+.PHONY: demo test venv system-deps browser-deps hub-deps hub hub-stop release clean bench mutation docs
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup-venv.sh
 	PYTHON=$(PYTHON) bash scripts/setup-venv.sh $(VENV)
@@ -19,10 +20,26 @@ venv: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
-demo: system-deps $(STAMP)
+# Debian's headless Chromium and chromedriver, for the browser tests.
+browser-deps:
+	bash scripts/install-browser.sh
+
+# The hub's own environment (JupyterHub, nbgrader, seqgrade; configurable-http-proxy from npm), outside .venv.
+hub-deps:
+	bash scripts/setup-hub.sh
+
+# HUB_ARGS, e.g. HUB_ARGS="--port 8010 --students ann,ben,cat": see scripts/hub/localhub.py start --help
+hub: system-deps hub-deps
+	python3 scripts/hub/localhub.py start $(HUB_ARGS)
+
+hub-stop:
+	python3 scripts/hub/localhub.py stop
+
+demo: system-deps browser-deps $(STAMP)
 	$(BIN)/seqgrade demo --out demo-out
 
-test: system-deps $(STAMP)
+test: system-deps browser-deps $(STAMP)
+	bash scripts/setup-hub.sh --if-possible
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)

@@ -4,8 +4,10 @@ Copies `course/examples/submissions/<assignment>/<student>/` into OUT,
 writes the submission times a platform would export (one student late) to
 OUT/submission-times.csv, grades every assignment with the real sandboxed
 checks and every quiz against those times, then writes the gradebook,
-per-student feedback, every export, the class report with its plot, and one
-lab's plot, all under OUT.
+per-student feedback (root causes first), every export, the class report
+(report.html with its CSV files, report.png), screenshots of the report and
+of two feedback pages (with a headless Chromium), and one lab's plot, all
+under OUT.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Callable
 
 from .config import CourseConfig
 from .gradebook import Gradebook
+from .reporting.numbers import points
 
 LATE_STUDENT = "erin"  # submits two days after every due date, to show the late policy
 
@@ -28,6 +31,7 @@ class DemoReport:
     gradebook: Path
     graded: dict[str, int] = field(default_factory=dict)  # item -> submissions graded
     files: dict[str, Path] = field(default_factory=dict)  # what -> where
+    class_report: object = None  # the class report's numbers (grader.reporting.classdata.ClassReport)
 
 
 def _times_file(cfg: CourseConfig, examples: Path, out: Path) -> Path:
@@ -72,8 +76,8 @@ def run_demo(cfg: CourseConfig, out: Path, say: Callable[[str], None] = print, w
                                                             times_file=times))
             report.graded[a.id] = run.graded
             best = max(run.results, key=lambda r: r.score)
-            say(f"  {a.id}: graded {run.graded} submissions (max {run.max_score:g} points; "
-                f"best {best.student} {best.score:g}; isolation {run.isolation or 'none'})")
+            say(f"  {a.id}: graded {run.graded} submissions (max {points(run.max_score)} points; "
+                f"best {best.student} {points(best.score)}; isolation {run.isolation or 'none'})")
         _grade_quizzes(cfg, examples / "quiz_answers", gb, report, say, times)
     _write_outputs(cfg, report, say, with_lab)
     return report
@@ -109,20 +113,61 @@ def _grade_quizzes(cfg: CourseConfig, answers_root: Path, gb: Gradebook, report:
 
 
 def _write_outputs(cfg: CourseConfig, report: DemoReport, say, with_lab: bool) -> None:
+    from .reporting import classdata
     from .reporting.classreport import plot_report
+    from .reporting.dashboard import write_dashboard
     from .reporting.export import FORMATS, export
+    from .reporting.facts import CourseFacts
     from .reporting.feedback import write_feedback
 
     out = report.out
+    facts = CourseFacts(cfg)
     with Gradebook(report.gradebook) as gb:
+        results = gb.results()
         titles = {a.id: f"{a.id} — {a.title_en}" for a in cfg.assignments.values()}
-        write_feedback(gb.results(), out / "feedback", titles)
+        write_feedback(results, out / "feedback", titles, facts)
         report.files["feedback"] = out / "feedback"
         for fmt in FORMATS:
             report.files[f"export {fmt}"] = export(gb, fmt, out / "exports")
-        report.files["report plot"] = plot_report(gb, out / "report.png")
+    rep = report.class_report = classdata.build(results, facts)
+    files = write_dashboard(rep, out / "report.html", title=f"{cfg.name}: class report")
+    report.files["class report (HTML)"] = files["html"]
+    report.files["its numbers (CSV)"] = files["scores"].parent / f"{files['html'].stem}-*.csv"
+    report.files["report plot"] = plot_report(rep, out / "report.png")
+    _screenshots(report, say)
     if with_lab:
         from .labs import run_lab
 
         run_lab("vanishing", solutions_dir=cfg.solutions_dir, out=out / "labs", quick=False)
         report.files["lab: vanishing gradients"] = out / "labs"
+
+
+# What the demo shows as a person sees it: (page under OUT, screenshot name, width, height in CSS pixels).
+SCREENSHOTS = [
+    ("report.html", "report.png", 1400, 1350),
+    ("report.html", "report-full.png", 1400, 4200),
+    ("feedback/bob/a3_attention.html", "feedback-bob-a3_attention.png", 1100, 1100),
+    ("feedback/erin/a2_gated.html", "feedback-erin-a2_gated.png", 1100, 900),
+]
+
+
+def _screenshots(report: DemoReport, say) -> None:
+    """OUT/screenshots/*.png of the class report and two feedback pages, with a headless Chromium when there
+    is one (`make demo` installs Debian's); the demo says so and goes on when there is none."""
+    from .errors import SeqgradeError
+    from .reporting.screenshots import find_browser, screenshot
+
+    if find_browser() is None:
+        say("  screenshots skipped: no Chromium (scripts/install-browser.sh installs Debian's chromium)")
+        return
+    folder = report.out / "screenshots"
+    for page, name, width, height in SCREENSHOTS:
+        if not (report.out / page).is_file():
+            continue
+        try:
+            screenshot(report.out / page, folder / name, width, height)
+        except SeqgradeError as exc:
+            say(f"  screenshot {name} skipped: {exc}")
+            continue
+    if folder.is_dir():
+        report.files["screenshots"] = folder

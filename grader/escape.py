@@ -65,7 +65,9 @@ def html(text: object) -> str:
 def markdown(text: object) -> str:
     """Text for running Markdown: inline HTML and Markdown syntax shown as written, never interpreted."""
     s = terminal(text)
-    s = _html.escape(s, quote=True)  # no raw HTML survives; entities render as the characters
+    # No raw HTML survives (& < > become entities). Quotes stay as they are: they are harmless in Markdown
+    # text, and their numeric entities (&#x27;) would get their '#' escaped below and show as written.
+    s = _html.escape(s, quote=False)
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
@@ -74,7 +76,7 @@ def markdown_cell(text: object, limit: int | None = None) -> str:
     s = terminal(text).replace("\n", " ").replace("\t", " ")
     if limit is not None and len(s) > limit:
         s = s[: max(0, limit - 1)] + "…"
-    s = _html.escape(s, quote=True)
+    s = _html.escape(s, quote=False)
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 

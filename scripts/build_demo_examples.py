@@ -2,10 +2,11 @@
 
 Per assignment, five students:
   alice   correct, written differently from the reference (an alternative implementation)
-  bob   a realistic bug (one mutant of the reference)
+  bob   realistic bugs (mutants of the reference): one per assignment, two at once in a3_attention
   carol  hostile: a wrong answer that monkeypatches torch's comparisons and prints fake test results
   dave  correct, handed in as a notebook (with a markdown cell and an IPython magic)
-  erin   correct, but late (the demo stamps erin's files after the due date)
+  erin   late (the demo stamps erin's files after the due date); correct, except one bug in a2_gated
+         that the bug catalogue does not know (so her feedback groups it by function, not by name)
 
     .venv/bin/python scripts/build_demo_examples.py [OUT]   (default: course/examples/submissions)
 """
@@ -22,12 +23,17 @@ sys.path.insert(0, str(REPO))
 
 from grader.config import load_config  # noqa: E402
 
-BUGS = {  # the bug bob makes in each assignment
-    "a1_rnn": "whh_untransposed",
-    "a2_gated": "gru_z_swapped",
-    "a3_attention": "softmax_wrong_axis",
-    "a4_seq2seq": "loss_counts_pad",
-    "a5_transformer": "encoder_pre_norm",
+BUGS = {  # the bugs bob makes in each assignment (mutants of the reference, applied in this order)
+    "a1_rnn": ("whh_untransposed",),
+    "a2_gated": ("gru_z_swapped",),
+    "a3_attention": ("softmax_wrong_axis", "mask_after_softmax"),
+    "a4_seq2seq": ("loss_counts_pad",),
+    "a5_transformer": ("encoder_pre_norm",),
+}
+# erin's one bug, in her own (alternative) code: the LSTM's h' = o * c' without the tanh of the cell state
+# (torch: h' = o * tanh(c')). Not in the bug catalogue: nothing names it, her failures share a function.
+ERIN_BUGS = {
+    "a2_gated": [("return o * torch.tanh(c_new), c_new", "return o * c_new, c_new")],
 }
 
 HOSTILE = '''# A hostile submission: wrong answers (zeros), plus tricks that fool graders that run
@@ -75,12 +81,19 @@ def build(out: Path) -> None:
         ref = (REPO / "solutions" / a.filename).read_text(encoding="utf-8")
         alts = sorted((REPO / "tests" / "checks" / "alternatives" / a.id).glob("*.py"))
         mutants = {m.name: m for m in importlib.import_module(f"tests.checks.mutants_{a.id}").MUTANTS}
+        bob = ref
+        for name in BUGS[a.id]:
+            bob = mutants[name].apply(bob)
+        erin = (alts[1] if len(alts) > 1 else alts[0]).read_text(encoding="utf-8")
+        for old, new in ERIN_BUGS.get(a.id, ()):
+            assert erin.count(old) == 1, f"erin's bug in {a.id}: {old!r} must occur once"
+            erin = erin.replace(old, new)
         files = {
             "alice": (a.filename, alts[0].read_text(encoding="utf-8")),
-            "bob": (a.filename, mutants[BUGS[a.id]].apply(ref)),
+            "bob": (a.filename, bob),
             "carol": (a.filename, HOSTILE),
             "dave": (f"{a.module}.ipynb", json.dumps(notebook(ref, a.title_en), indent=1)),
-            "erin": (a.filename, (alts[1] if len(alts) > 1 else alts[0]).read_text(encoding="utf-8")),
+            "erin": (a.filename, erin),
         }
         for student, (name, text) in files.items():
             d = out / a.id / student

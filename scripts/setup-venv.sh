@@ -9,6 +9,6 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -c "$here/constraints.txt" -e "$here[test,nbgrader,dask]"
+"$venv/bin/python" -m pip install --quiet -c "$here/constraints.txt" -e "$here[test,nbgrader,dask,browser]"
 # The Jupyter kernel nbgrader runs notebooks with: the venv's own python.
 "$venv/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (seqgrade)" >/dev/null

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+# Headless Chromium fixtures (`browser`) for every test that needs one; the demo, run once (`demo`).
+pytest_plugins = ["tests.browser.fixtures", "tests.demo_run"]
 
 # Tests run in two xdist workers on two cores: one torch thread each, no oversubscription.
 torch.set_num_threads(1)

@@ -58,3 +58,16 @@ def test_csv_cells_never_start_a_formula(value):
 
 def test_plain_values_are_left_alone():
     assert escape.csv_cell("alice") == "alice" and escape.terminal("héllo 你好\tok") == "héllo 你好\tok"
+
+
+def test_markdown_text_renders_as_written():
+    """Rendered the way Jupyter renders Markdown, escaped text reads as the student wrote it (quotes included)."""
+    import html
+
+    import mistune
+
+    text = "query's weights \"sum\" to 1 & <b>not</b> # [x](y) `z` *w*"
+    for s in (escape.markdown(text), escape.markdown_cell(text)):
+        page = mistune.html(s)
+        assert "<b>" not in page
+        assert html.unescape(page.strip().removeprefix("<p>").removesuffix("</p>")) == text

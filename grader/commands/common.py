@@ -117,4 +117,7 @@ def _wrap(cell: str, width: int) -> list[str]:
 
 
 def fmt_points(x: float) -> str:
-    return f"{x:g}"
+    """A score for people: at most two decimals (grader.reporting.numbers.points)."""
+    from ..reporting.numbers import points
+
+    return points(x)

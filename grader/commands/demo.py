@@ -21,17 +21,20 @@ def demo(out, workers, sandbox, no_lab, course_path):
     """Grade the bundled example class end to end and show where everything went.
 
     Five example students per assignment: correct code written differently,
-    a realistic bug, a hostile submission, a notebook and a late one; plus
-    quiz answers. Writes the gradebook, feedback, exports, a report plot and
-    a lab plot under OUT.
+    realistic bugs (two at once in a3), a hostile submission, a notebook and
+    a late one (with one bug of her own in a2); plus quiz answers. Writes the
+    gradebook, feedback (root causes first), exports, the class report
+    (report.html, its CSV files, report.png), screenshots of the report and
+    of two feedback pages, and a lab plot under OUT.
 
     \b
     Example:
       seqgrade demo --out demo-out
     """
     from ..demo import run_demo
-    from ..reporting.classreport import class_table, failure_rates
+    from ..reporting.classreport import class_table
     from ..gradebook import Gradebook
+    from .report import shared_causes_table
 
     cfg = open_course(course_path)
     click.secho(f"seqgrade demo: grading the example class of {cfg.name!r}", bold=True)
@@ -39,11 +42,9 @@ def demo(out, workers, sandbox, no_lab, course_path):
     with Gradebook(report.gradebook) as gb:
         headers, rows = class_table(gb)
         click.echo("\n" + table(rows, headers))
-        rates = [s for s in failure_rates(gb) if s.failures][:8]
-    if rates:
-        click.echo("\nChecks failed most: " + ", ".join(f"{s.item}:{s.check} ({100 * s.rate:.0f}%)" for s in rates))
+    click.echo(shared_causes_table(report.class_report, 8))
     click.secho("\nWhere to look:", bold=True)
     click.echo(f"  gradebook (SQLite)   {report.gradebook}")
     for what, path in report.files.items():
         click.echo(f"  {what:<20} {path}")
-    click.echo("Next: `seqgrade report --gradebook " f"{report.gradebook}` or open {out}/feedback/<student>/<item>.html")
+    click.echo(f"Next: open {out}/report.html (the class dashboard) or {out}/feedback/<student>/<item>.html")

@@ -19,13 +19,17 @@ from .common import course_option, gradebook_option, open_course, open_gradebook
 def feedback(out, items, students, course_path, gradebook_path):
     """Write feedback for every graded submission in the gradebook.
 
-    Every check with its points and message, and a hint for each failure.
-    Hidden checks are named but their code and inputs are never shown.
+    Each page opens with the one to three most likely root causes of the
+    failed checks (a diagnosed known bug, or one function failing checks of
+    several kinds alike), each with how many checks it explains, then every
+    check with its points and message. Hidden checks are named but their
+    code and inputs are never shown.
 
     \b
     Example:
       seqgrade feedback --out feedback/ --item a3_attention
     """
+    from ..reporting.facts import CourseFacts
     from ..reporting.feedback import write_feedback
 
     cfg = open_course(course_path)
@@ -33,5 +37,8 @@ def feedback(out, items, students, course_path, gradebook_path):
         results = [r for r in gb.results() if (not items or r.item in items)
                    and (not students or r.student in students)]
     titles = {a.id: f"{a.id} — {a.title_en}" for a in cfg.assignments.values()}
-    written = write_feedback(results, out, titles)
+    facts = CourseFacts(cfg)
+    written = write_feedback(results, out, titles, facts)
     click.echo(f"{len(written)} files for {len(results)} results under {out}/")
+    for problem in facts.problems:
+        click.echo(f"note: could not read the course's facts for {problem}", err=True)

@@ -78,9 +78,13 @@ class Variants:
         self._reach = _Reach(self.source)
 
     def module(self, bug_id: str) -> types.ModuleType:
+        """The variant `bug_id`: "" the reference, "a" one bug, "a+b" two bugs applied one after the other
+        (a `ConfigError` when their patches overlap)."""
         if bug_id not in self._modules:
-            source = self.source if bug_id == "" else self.bugs[bug_id].apply(self.source)
-            name = f"seqgrade_variant_{self.module_name}_{bug_id or 'reference'}"
+            source = self.source
+            for part in split_key(bug_id):
+                source = self.bugs[part].apply(source)
+            name = f"seqgrade_variant_{self.module_name}_{(bug_id or 'reference').replace('+', '__')}"
             module = types.ModuleType(name)
             module.__file__ = str(self.reference)
             sys.modules[name] = module
@@ -94,8 +98,14 @@ class Variants:
         return self._modules[bug_id]
 
     def reaches(self, bug_id: str, names: set[str]) -> bool:
-        """Whether the bug can change what the contract's `names` (classes, functions) compute."""
-        return self._reach.reaches([old for old, _ in self.bugs[bug_id].patches], names)
+        """Whether the bug (every bug of an "a+b" key) can change what the contract's `names` compute."""
+        return all(self._reach.reaches([old for old, _ in self.bugs[part].patches], names)
+                   for part in split_key(bug_id))
+
+
+def split_key(bug_id: str) -> list[str]:
+    """The bugs of a variant's key: "" -> [], "a" -> ["a"], "a+b" -> ["a", "b"]."""
+    return [part for part in bug_id.split("+") if part]
 
 
 class _Reach:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
+from ..errors import ConfigError
 from ..results import SubmissionResult
 from .answers import recorded, request_digests, same
 from .missing import MissingFunctions
@@ -105,6 +106,18 @@ class Fingerprinter:
                 c.message, c.bug = f"Known bug: {bug.says}. Details: {c.message}", bug.id
                 if bug.id not in self._named:
                     self._named.append(bug.id)
+        # Two bugs at once: a check the submission fails with none of the known bugs alone may fail with one
+        # already named on its other checks together with a second (softmax over the wrong axis, and the mask
+        # applied after it: each masked call shows both).
+        for c in result.checks if self._named and self.source is not None else ():
+            r = ran.get(c.name)
+            if r is None or c.status != "failed" or c.bug:
+                continue
+            pair = self.diagnose_pair(r.transcript)
+            if pair is not None:
+                first, second = pair
+                c.message = f"Known bugs, both at once: {first.says}; and {second.says}. Details: {c.message}"
+                c.bug = f"{first.id}+{second.id}"
         self._ran, self._consistency, self._digests = [], {}, {}
 
     # -- the fingerprint ---------------------------------------------------
@@ -136,6 +149,32 @@ class Fingerprinter:
         if len(matches) > 1:
             return next((b for b in matches if self._consistent(b.id, passed)), matches[0])
         return matches[0] if matches else None
+
+    def diagnose_pair(self, transcript: Transcript) -> tuple[KnownBug, KnownBug] | None:
+        """A bug named on this submission's other checks and a second known bug whose variant with both
+        answered every call of `transcript` as the student's code did (None when no pair does)."""
+        calls = transcript.calls
+        if not calls or not all(c.done for c in calls) or self.source is None:
+            return None
+        digests = self._digests_of(transcript)
+        if digests is None:
+            return None
+        student = [recorded(c) for c in calls]
+        if self._agrees(REFERENCE, transcript, digests, student):
+            return None  # the answers are the reference's: the check judged something else (speed, counts)
+        bugs = {b.id: b for b in self.source.bugs()}
+        for first in [b for b in self._named if b in bugs]:
+            if not self.source.relevant(first, transcript):
+                continue
+            for second in bugs.values():
+                if second.id == first or not self.source.relevant(second.id, transcript):
+                    continue
+                try:
+                    if self._agrees(f"{first}+{second.id}", transcript, digests, student):
+                        return bugs[first], second
+                except ConfigError:  # the two bugs change the same line: no variant has both
+                    continue
+        return None
 
     def _digests_of(self, transcript: Transcript) -> list[str] | None:
         if id(transcript) not in self._digests:

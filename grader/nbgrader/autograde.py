@@ -36,6 +36,7 @@ from traitlets import Unicode
 from .. import escape
 from ..config import CourseConfig, load_config
 from ..errors import ConfigError, SeqgradeError, SubmissionsError
+from ..reporting.numbers import points
 from ..results import CheckResult, Flag, SubmissionResult
 from . import cells as nbcells
 from . import config as nbconfig
@@ -58,6 +59,7 @@ class StudentGrade:
     isolation: str = ""
     submitted_at: str | None = None
     time_source: str = ""
+    causes: str = ""  # the feedback's root-cause section (Markdown, escaped), shown at the top of the notebook
 
     @property
     def score(self) -> float:
@@ -113,6 +115,8 @@ class SeqgradeResults(NbGraderPreprocessor):
         note = nbformat.v4.new_markdown_cell(NOTE, id="seqgrade-graded-note")
         if self._student.get("error"):  # the submission's own text: shown verbatim, never as Markdown or HTML
             note.source += "\n\n**Problem / 问题:**\n\n" + escape.markdown_code(self._student["error"])
+        if self._student.get("causes"):  # written by grader.reporting.feedback, every student string escaped
+            note.source += "\n\n" + self._student["causes"]
         nb.cells.insert(0, note)
         return nb, resources
 
@@ -133,11 +137,11 @@ def cell_outputs(grade_id: str, r: CellResult | None) -> list:
         return []
     message = escape.terminal(r.message)  # Jupyter interprets ANSI codes in outputs: make them visible
     if r.score >= r.max_score:
-        return [new("stream", name="stdout", text=f"{grade_id}: passed ({r.score:g} of {r.max_score:g} points)\n")]
+        return [new("stream", name="stdout", text=f"{grade_id}: passed ({points(r.score)} of {points(r.max_score)} points)\n")]
     if r.score <= 0:
         return [new("error", ename="CheckNotPassed", evalue=message,
                     traceback=[f"CheckNotPassed: {grade_id}: {message}"])]
-    return [new("stream", name="stdout", text=f"{grade_id}: {r.score:g} of {r.max_score:g} points\n{message}\n"),
+    return [new("stream", name="stdout", text=f"{grade_id}: {points(r.score)} of {points(r.max_score)} points\n{message}\n"),
             new("execute_result", data={"text/plain": repr(float(r.score))}, metadata={}, execution_count=None)]
 
 
@@ -152,8 +156,10 @@ def autograde_preprocessors() -> list:
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
 
-    return [SeqgradeResults, ClearHiddenTests, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    from .sanitize import StudentCellsAsText
+
+    return [StudentCellsAsText, SeqgradeResults, ClearHiddenTests, IgnorePattern, ClearMetadataPreprocessor,
+            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 
 # --------------------------------------------------------------------------- reading submissions
@@ -283,7 +289,8 @@ def autograde(course_dir: Path, item_id: str, *, students: tuple[str, ...] = (),
     with tempfile.TemporaryDirectory(prefix="seqgrade-nbgrader-") as tmp:
         results_file = Path(tmp) / "results.json"
         results_file.write_text(json.dumps(
-            {s: {"error": g.error, "cells": {k: vars(v) for k, v in g.cells.items()}} for s, g in grades.items()}),
+            {s: {"error": g.error, "causes": g.causes, "cells": {k: vars(v) for k, v in g.cells.items()}}
+             for s, g in grades.items()}),
             encoding="utf-8")
         trusted = _TrustedTimes(times, config=nb_cfg)
         trusted.root = coursedir.root
@@ -446,10 +453,15 @@ def _grade_assignment(item_id: str, nb_name: str, cfg: CourseConfig, subs: list[
     settings = GradeSettings(assignment=a.id, seed=seed, course=str(cfg.source) if cfg.source else None,
                              sandbox=sandbox, hidden=a.hidden_checks.is_dir())
     grades: dict[str, StudentGrade] = {}
+    from ..reporting.facts import CourseFacts
+    from ..reporting.feedback import root_causes_markdown
+
+    facts = CourseFacts(cfg).item(a.id)
 
     def record(result: SubmissionResult) -> None:
         grades[result.student] = StudentGrade(result.student, cell_results(result.checks), result.error,
-                                              flags=list(result.flags), isolation=result.isolation)
+                                              flags=list(result.flags), isolation=result.isolation,
+                                              causes=root_causes_markdown(result, facts, "###"))
 
     grade_jobs(settings, jobs, record, workers=workers)
     return grades, seed

@@ -53,6 +53,9 @@ c.Exchange.root = {exchange!r}
 c.Execute.timeout = {timeout}
 # Feedback shows each check's result, never the code of hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback and formgrader sanitize the HTML of outputs (a student's own Markdown and raw cells are shown as
+# text: grader/nbgrader/sanitize.py), so no script a student writes runs in formgrader or in feedback.
+c.HTMLExporter.sanitize_html = True
 '''
 
 

@@ -1,4 +1,7 @@
-"""Exports of the gradebook: CSV, JSON, Gradescope results.json, Canvas gradebook import."""
+"""Exports of the gradebook: CSV, JSON, Gradescope results.json, Canvas gradebook import.
+
+Scores keep every digit the gradebook holds (`numbers.exact`): exports feed other systems, which round.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 from .. import escape
 from ..gradebook import Gradebook
 from ..results import SubmissionResult
+from .numbers import exact, points
 
 FORMATS = ("csv", "json", "gradescope", "canvas")
 # Gradescope accepts only passed/failed per test, and these visibilities.
@@ -25,8 +29,8 @@ def export_csv(gb: Gradebook, path: Path) -> Path:
         c = escape.csv_cell
         for r in gb.results():
             flags = "; ".join(f"{f.kind}: {f.where}: {f.detail}" for f in r.flags)
-            w.writerow([c(r.student), r.kind, c(r.item), f"{r.score:g}", f"{r.max_score:g}", f"{r.raw_score:g}",
-                        f"{r.late_penalty:g}", r.submitted_at or "", c(r.time_source), r.graded_at or "",
+            w.writerow([c(r.student), r.kind, c(r.item), exact(r.score), exact(r.max_score), exact(r.raw_score),
+                        exact(r.late_penalty), r.submitted_at or "", c(r.time_source), r.graded_at or "",
                         r.isolation, c(flags), c(r.extension), c(r.error)])
     return path
 
@@ -55,7 +59,7 @@ def gradescope_results(r: SubmissionResult) -> dict:
     if r.error:
         notes.append(r.error)
     if r.late_penalty:
-        notes.append(f"late penalty: {r.late_penalty:.0%} of {r.raw_score:g} points")
+        notes.append(f"late penalty: {r.late_penalty:.0%} of {points(r.raw_score)} points")
     if notes:
         out["output"] = "\n".join(notes)
     return out
@@ -79,12 +83,12 @@ def export_canvas(gb: Gradebook, path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + items)
-        w.writerow(["Points Possible", "", "", "", ""] + [f"{maxima[i]:g}" for i in items])
+        w.writerow(["Points Possible", "", "", "", ""] + [exact(maxima[i]) for i in items])
         for s in gb.students():
             row = [escape.csv_cell(s), "", escape.csv_cell(s), escape.csv_cell(s), ""]
             for i in items:
                 r = results.get((s, i))
-                row.append(f"{r.score:g}" if r else "")
+                row.append(exact(r.score) if r else "")
             w.writerow(row)
     return path
 

@@ -185,3 +185,60 @@ def test_a_hostile_location_does_not_reach_the_name():
     m = MissingFunctions()
     msg = m.explain("c", _stopped(where="x.py:1 in <script>alert(1)</script>"))
     assert "script" not in msg.split(" is not written")[0]
+
+
+# ----------------------------------------------------------------------------- two bugs at once
+def test_a_variant_with_two_bugs_applies_both_and_reaches_what_both_reach(tmp_path):
+    ref = tmp_path / "ref.py"
+    ref.write_text(MODULE)
+    v = Variants(ref, [Bug("no_tanh", [("torch.tanh(x @ w.t())", "x @ w.t()")], "says"),
+                       Bug("no_transpose", [("def step(x, w):", "def step(x, w):\n    w = w.t()")], "says"),
+                       Bug("relu", [("torch.tanh(x @ w.t())", "torch.relu(x @ w.t())")], "says"),
+                       Bug("triple", [("return x * 2", "return x * 3")], "says")], "fp_pairs")
+    w = torch.tensor([[1.0, 2.0], [0.0, 1.0]], dtype=F64)
+    x = torch.tensor([[1.0, 1.0]], dtype=F64)
+    both = v.module("no_tanh+no_transpose").step(x, w)
+    assert torch.equal(both, x @ w), "both patches applied: no tanh, and w transposed before w.t()"
+    assert v.reaches("no_tanh+no_transpose", {"Cell"})
+    assert not v.reaches("no_tanh+triple", {"Cell"}), "a pair reaches a check only when both bugs do"
+    with pytest.raises(ConfigError):
+        v.module("no_tanh+relu")  # the same line changed twice: no variant has both
+
+
+def test_a_check_that_no_single_bug_explains_is_named_by_a_pair_with_a_bug_already_named():
+    from grader.fingerprints.diagnose import UNKNOWN, Fingerprinter, KnownBug, _Ran
+    from grader.results import CheckResult, SubmissionResult
+
+    x = torch.ones(2, dtype=F64)
+
+    def transcript(name, answer):
+        return Transcript(name, [Call("call", "step", (x,), {}, answer=CallResult(answer), done=True)])
+
+    answers = {"": 1.0, "a": 2.0, "b": 3.0, "c": 4.0, "a+b": 5.0, "a+c": 6.0}
+
+    class Source:
+        def bugs(self):
+            return [KnownBug(k, f"bug {k}: says") for k in ("a", "b", "c")]
+
+        def relevant(self, bug_id, t):
+            return True
+
+        def answers(self, key, t, digests):
+            if key not in answers:
+                yield UNKNOWN
+                return
+            yield CallResult(torch.full((2,), answers[key], dtype=F64))
+
+    fp = Fingerprinter(Source())
+    names = ("one", "pair", "none", "reference")
+    result = SubmissionResult("s", "a1", checks=[CheckResult(n, 0.0, 1.0, "failed", "hidden", "differs")
+                                                 for n in names])
+    fp._ran = [_Ran(n, "failed", transcript(n, torch.full((2,), v, dtype=F64)))
+               for n, v in zip(names, (2.0, 5.0, 9.0, 1.0))]
+    answers["a+c"] = 1.0  # a pair whose bugs cancel out on this check, as the reference answers
+    fp.finish(result)
+    one, pair, none, reference = result.checks
+    assert one.bug == "a" and one.message.startswith("Known bug: bug a: says")
+    assert pair.bug == "a+b" and pair.message.startswith("Known bugs, both at once: bug a: says; and bug b: says")
+    assert none.bug == "" and none.message == "differs"
+    assert reference.bug == "", "answers that are the reference's name no bug (the check judged something else)"

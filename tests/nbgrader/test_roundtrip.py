@@ -218,6 +218,13 @@ def test_nbgrader_round_trip(tmp_path_factory):
 
     heidi = (course / "feedback" / "heidi" / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
     assert "<img src=x" not in heidi and "&lt;img src=x" in heidi
+    # the note at the top of the notebook opens with the root causes, as seqgrade's own feedback does: bob's
+    # one bug (tanh where relu is asked for) explains each of his lost checks
+    bob_note = nbformat.read(course / "autograded" / "bob" / ASSIGNMENT / "rnn.ipynb", as_version=4).cells[0].source
+    assert "### Most likely causes" in bob_note and "applies tanh when nonlinearity=" in bob_note, bob_note
+    assert "Fixing this is likely to fix" in bob_note
+    bob_html = (course / "feedback" / "bob" / ASSIGNMENT / "rnn.html").read_text(encoding="utf-8")
+    assert "Most likely causes" in bob_html and bob_html.index("Most likely causes") < bob_html.index("CheckNotPassed")
     # feedback names each lost check with its message, and never shows hidden test code
     for name in secure:
         if name in ("frank", "grace"):  # never autograded: nbgrader has no notebook of theirs to render

@@ -28,7 +28,7 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
     g = torch.tanh(_gate(x, h, w_ih, w_hh, b_ih, b_hh, 2, H))
     o = torch.sigmoid(_gate(x, h, w_ih, w_hh, b_ih, b_hh, 3, H))
     c_new = f * c + i * g
-    return o * torch.tanh(c_new), c_new
+    return o * c_new, c_new
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):

@@ -67,7 +67,7 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None) -> Tensor:
     ### BEGIN SOLUTION
     if mask is not None:
         if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            pass  # masked after the softmax
         else:
             scores = scores + mask
     # A row with every key forbidden would give exp(-inf) / 0 = NaN. Give such a
@@ -76,7 +76,10 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor] = None) -> Tensor:
     # large finite scores (1e4) do not overflow.
     dead = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., Q, 1)
     weights = torch.softmax(scores.masked_fill(dead, 0.0), dim=-2)
-    return weights.masked_fill(dead, 0.0)
+    weights = weights.masked_fill(dead, 0.0)
+    if mask is not None and mask.dtype == torch.bool:
+        weights = weights * mask
+    return weights
     ### END SOLUTION
 
 
