@@ -465,6 +465,9 @@ def test_commands_find_the_course_from_inside_the_bundle(bundle, tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert "test_public_rnn_matches_torch" in listed.stdout and "hidden" not in listed.stdout.split("total")[0]
     assert "public checks; your instructor also runs hidden ones" in listed.stdout
+    promised = seqgrade("list", "--promises", cwd=work, env=env)  # what the bundle's contract tells students to run
+    assert promised.returncode == 0, promised.stderr
+    assert "    public: a1_rnn:test_public_rnn" in promised.stdout and "hidden:" not in promised.stdout
 
 
 def test_outside_a_course_the_error_says_what_to_do(tmp_path):

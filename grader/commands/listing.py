@@ -16,7 +16,12 @@ def _traced(cfg, assignments):
     from ..checks.promises import TracedCheck
 
     return [TracedCheck(a.id, c.name, c.visibility, c.kind, c.promises, c.targets)
-            for a in assignments for c in list_checks(a, cfg)]
+            for a in assignments for c in list_checks(a, cfg, hidden=a.hidden_checks.is_dir())]
+
+
+def _bundle(assignments) -> bool:
+    """Whether this is a student bundle: public checks only."""
+    return not any(a.hidden_checks.is_dir() for a in assignments)
 
 
 def _contract(cfg):
@@ -33,15 +38,18 @@ def promises_report(cfg, assignments, markdown: bool) -> str:
     from ..checks.promises import promise_table, promises_markdown
 
     rows = promise_table(_contract(cfg), _traced(cfg, assignments))
+    bundle = _bundle(assignments)
     if markdown:
         return promises_markdown(rows)
     lines = []
     for r in rows:
         lines.append(f"{r.promise.id}  ({r.promise.section.split(' ')[0]})")
-        for label, names in (("hidden", r.hidden), ("public", r.public)):
+        for label, names in (() if bundle else (("hidden", r.hidden),)) + (("public", r.public),):
             lines.append(textwrap.fill(", ".join(names) or "-", width=100, initial_indent=f"    {label}: ",
                                        subsequent_indent=" " * 12))
     text = "\n".join(lines)
+    if bundle:
+        return text + "\n\nthe public checks of each promise; your instructor also runs hidden ones"
     unchecked = [r.promise.id for r in rows if not r.hidden]
     return text + (f"\n\nno hidden check: {', '.join(unchecked)}" if unchecked else
                    f"\n\nevery one of the {len(rows)} promises has a hidden check")
@@ -61,7 +69,9 @@ def coverage_report(cfg, assignments, markdown: bool) -> str:
                           for k in MATRIX_KINDS] for name, c in matrix.items()]
         parts.append(f"{aid}\n" + table(rows, ["name", *MATRIX_KINDS]))
     names, cells, filled = matrix_size(matrices)
-    parts.append(f"{names} names; {filled} of {cells} applicable cells have a check")
+    parts.append(f"{names} names; {filled} of {cells} applicable cells have a check"
+                 + (" (public checks only: your instructor's hidden checks fill the rest)"
+                    if _bundle(assignments) else ""))
     return "\n\n".join(parts)
 
 
