@@ -82,7 +82,12 @@ def test_bobs_two_a3_bugs_are_found_on_the_checks_they_break_together(demo, fact
                for c in pairs)
     first, second = root_causes(r, facts.item("a3_attention"))[:2]
     assert "softmax runs over the queries" in first.title and "after the softmax" in second.title
-    assert len(first.checks) == len(pairs) + len(alone) and len(second.checks) == len(pairs)
+    # the softmax explains every check either bug fails, and also the failures of the same functions that no
+    # variant reproduced exactly (left undiagnosed, they go with the bug of their function)
+    named = {c.name for c in pairs + alone}
+    assert named <= {c.name for c in first.checks} and len(second.checks) == len(pairs)
+    extra = [c for c in first.checks if c.name not in named]
+    assert all(not c.bug and not c.passed for c in extra), [(c.name, c.bug) for c in extra]
 
 
 def test_erins_first_cause_is_the_function_her_bug_is_in(demo, facts):

@@ -19,7 +19,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "grader"
 LAYERS = {"sandbox": 1, "checks": 2, "engine": 3, "quiz": 4, "nbgrader": 4, "reporting": 4, "release": 4,
-          "labs": 4, "demo": 4, "commands": 5, "cli": 5}
+          "labs": 4, "demo": 4, "fingerprints": 3, "commands": 5, "cli": 5}
 NAMES = {0: "base", 1: "sandbox", 2: "checks", 3: "engine", 4: "features", 5: "commands"}
 
 

@@ -25,12 +25,12 @@ their data files are loaded with ``load_cases(__file__)`` and
 """
 
 from .casedata import load_cases, load_tensors
-from .compare import CheckFailed, assert_close, assert_grad_close, expect_tensor, expect_tuple, fail
+from .compare import CheckFailed, assert_close, assert_grad_close, expect_tensor, expect_tuple, fail, view_hint
 from .draw import Draw
 from .markers import check
 from .optional import unless_missing
 
 __all__ = [
     "CheckFailed", "Draw", "assert_close", "assert_grad_close", "check", "expect_tensor", "expect_tuple",
-    "fail", "load_cases", "load_tensors", "unless_missing",
+    "fail", "load_cases", "load_tensors", "unless_missing", "view_hint",
 ]

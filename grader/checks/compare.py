@@ -7,6 +7,7 @@ shift along time, ...) supplied by the check or generic ones.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -26,6 +27,20 @@ class CheckFailed(AssertionError):
 
 def fail(message: str) -> None:
     raise CheckFailed(message)
+
+
+VIEW_HINT = ("; your code fails on (or differs for) inputs that are non-contiguous views (transposed or sliced "
+             "tensors): use .reshape(...) instead of .view(...) on them, or call .contiguous() first")
+
+
+@contextmanager
+def view_hint():
+    """Failed comparisons inside the block end with `VIEW_HINT`: for checks whose inputs are non-contiguous
+    views, where the usual cause of a difference is a `.view` on them."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise type(exc)(f"{exc}{VIEW_HINT}") from None
 
 
 def describe(value) -> str:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import pytest
 
@@ -25,10 +25,21 @@ from .draw import Draw, check_draw, once_for
 from .markers import check_info
 from .submission import Submission
 
-if TYPE_CHECKING:
-    from ..fingerprints.diagnose import Fingerprinter
+__all__ = ["FailureDiagnoser", "GradingPlugin", "Job"]
 
-__all__ = ["GradingPlugin", "Job"]
+
+class FailureDiagnoser(Protocol):
+    """What the plugin asks of a diagnoser of failures (grader.fingerprints.Fingerprinter, a layer above):
+    a submission object that records each check's calls, the check's start and end, and a last look at
+    the finished result to name known bugs and missing functions."""
+
+    def submission(self, sandbox: Sandbox, source: str, module: str, filename: str) -> Submission: ...
+
+    def begin(self, check_id: str, sub: Submission) -> None: ...
+
+    def end(self, name: str, sub: Submission, status: str) -> None: ...
+
+    def finish(self, result: SubmissionResult) -> None: ...
 
 
 @dataclass
@@ -46,7 +57,7 @@ class GradingPlugin:
     budget_s: float = 180.0  # wall-clock seconds for all checks of one submission
     timeout_cap: float | None = None  # caps every check's per-call timeout (tests use a small one)
     points: float | None = None  # the assignment's total (course.yaml); each check's points are scaled to it
-    fingerprints: "Fingerprinter | None" = None  # names known bugs in failures (grader.fingerprints)
+    fingerprints: FailureDiagnoser | None = None  # names known bugs in failures (grader.fingerprints)
     items: list = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict)

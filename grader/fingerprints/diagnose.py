@@ -121,13 +121,10 @@ class Fingerprinter:
         self._ran, self._consistency, self._digests = [], {}, {}
 
     # -- the fingerprint ---------------------------------------------------
-    def diagnose(self, transcript: Transcript, passed: list[Transcript] = ()) -> KnownBug | None:
-        """The known bug whose variant answered every call of `transcript` as the student's code did.
-
-        The student's code must differ from the reference on this transcript. When several variants
-        agree, the first that does not contradict a passed check (one the reference and the student
-        answered alike) wins: two bugs that look the same on one check rarely do on all.
-        """
+    def _wrong_answers(self, transcript: Transcript):
+        """(request digests, the student's recorded answers) of a finished transcript whose answers are not
+        the reference's; None when there is nothing to diagnose (no catalogue, unfinished calls, or the
+        reference's own answers: the check judged something else, speed or counts)."""
         calls = transcript.calls
         if not calls or not all(c.done for c in calls) or self.source is None:
             return None
@@ -136,7 +133,20 @@ class Fingerprinter:
             return None
         student = [recorded(c) for c in calls]
         if self._agrees(REFERENCE, transcript, digests, student):
-            return None  # the answers are the reference's: the check judged something else (speed, counts)
+            return None
+        return digests, student
+
+    def diagnose(self, transcript: Transcript, passed: list[Transcript] = ()) -> KnownBug | None:
+        """The known bug whose variant answered every call of `transcript` as the student's code did.
+
+        The student's code must differ from the reference on this transcript. When several variants
+        agree, the first that does not contradict a passed check (one the reference and the student
+        answered alike) wins: two bugs that look the same on one check rarely do on all.
+        """
+        answers = self._wrong_answers(transcript)
+        if answers is None:
+            return None
+        digests, student = answers
         order = sorted(self.source.bugs(), key=lambda b: b.id not in self._named)  # this submission's first
         matches = []
         for bug in order:
@@ -153,15 +163,10 @@ class Fingerprinter:
     def diagnose_pair(self, transcript: Transcript) -> tuple[KnownBug, KnownBug] | None:
         """A bug named on this submission's other checks and a second known bug whose variant with both
         answered every call of `transcript` as the student's code did (None when no pair does)."""
-        calls = transcript.calls
-        if not calls or not all(c.done for c in calls) or self.source is None:
+        answers = self._wrong_answers(transcript)
+        if answers is None:
             return None
-        digests = self._digests_of(transcript)
-        if digests is None:
-            return None
-        student = [recorded(c) for c in calls]
-        if self._agrees(REFERENCE, transcript, digests, student):
-            return None  # the answers are the reference's: the check judged something else (speed, counts)
+        digests, student = answers
         bugs = {b.id: b for b in self.source.bugs()}
         for first in [b for b in self._named if b in bugs]:
             if not self.source.relevant(first, transcript):

@@ -137,7 +137,7 @@ class LocalRun:
             out = fn(*args, **kwargs)
         result = CallResult(value=None)
         if backward is not None:
-            pairs = [(o, g) for o, g in _pairs(out, backward) if o.requires_grad]
+            pairs = [(o, g) for o, g in wire.output_grad_pairs(out, backward) if o.requires_grad]
             if not pairs:
                 raise RuntimeError(NO_GRAD_MESSAGE)
             torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
@@ -173,12 +173,3 @@ def _materialize(v, grad_inputs: list):
     return v
 
 
-def _pairs(out, grads):
-    """(output tensor, its grad) for every tensor in `out` that has a grad in `grads` (as the child pairs them)."""
-    if isinstance(grads, torch.Tensor):
-        if isinstance(out, torch.Tensor):
-            yield out, grads
-        return
-    if isinstance(grads, (list, tuple)) and isinstance(out, (list, tuple)):
-        for o, g in zip(out, grads):
-            yield from _pairs(o, g)

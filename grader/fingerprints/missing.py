@@ -13,21 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..checks.optional import NO_ATTRIBUTE as _NO_ATTRIBUTE
+from ..checks.optional import is_missing
 from ..sandbox import wire
 from .transcript import Call, Transcript
 
-_NO_ATTRIBUTE = re.compile(r"has no attribute '([A-Za-z_][A-Za-z0-9_]{0,60})'")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
-
-
-def is_missing(type_name: str, message: str, where: str, names: tuple[str, ...] = ()) -> bool:
-    """Whether an exception from the child says a function is not written (any of `names`, when given)."""
-    if type_name == "NotImplementedError":
-        return True
-    if type_name == "AttributeError" and not where:  # raised while looking the name up, not inside the code
-        m = _NO_ATTRIBUTE.search(message)
-        return bool(m) and (not names or m.group(1) in names)
-    return False
 
 
 def _class_of(ref, transcript: Transcript) -> str:
@@ -79,7 +70,8 @@ class MissingFunctions:
             return (f"needs {name}, which is not written yet (reported in {self.reported[name]}); this check "
                     "scores 0 until it is")
         self.reported[name] = check.split("::")[-1]
-        how = "raises NotImplementedError" if last.raised == "NotImplementedError" else "does not exist"
+        how = ("raises NotImplementedError (the starter's TODO)" if last.raised == "NotImplementedError"
+               else "does not exist")
         at = f" at {last.where}" if last.where else ""
         return (f"{name} is not written yet: it {how}{at}. Every check that needs it scores 0 until it is; "
                 "checks that do not need it are graded as usual")

@@ -275,7 +275,7 @@ class ChildServer:
             reply["counts"] = counter.report()
         if backward is not None:
             grads = wire.decode(backward, tensors)
-            pairs = list(_pairs(out, grads))
+            pairs = list(wire.output_grad_pairs(out, grads))
             outs = [o for o, g in pairs if o.requires_grad]
             if not outs:
                 raise RuntimeError(
@@ -362,17 +362,6 @@ class ChildServer:
         elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             info["limit"] = "disk"
         return info
-
-
-def _pairs(out, grads):
-    """(output tensor, its grad) for every tensor in `out` that has a grad in `grads`."""
-    if isinstance(grads, torch.Tensor):
-        if isinstance(out, torch.Tensor):
-            yield out, grads
-        return
-    if isinstance(grads, (list, tuple)) and isinstance(out, (list, tuple)):
-        for o, g in zip(out, grads):
-            yield from _pairs(o, g)
 
 
 # --------------------------------------------------------------------------- zygote

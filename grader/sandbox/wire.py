@@ -279,3 +279,15 @@ def recv_frame(sock) -> tuple[dict, dict[str, torch.Tensor]]:
     data = recv_exact(sock, n_json)
     blob = recv_exact(sock, n_blob) if n_blob else b""
     return unpack_body(data, blob)
+
+
+def output_grad_pairs(out, grads):
+    """(output tensor, its grad) for every tensor in `out` that has a grad in `grads`: what a
+    backward request pairs (the sandboxed child and the fingerprints' local replay alike)."""
+    if isinstance(grads, torch.Tensor):
+        if isinstance(out, torch.Tensor):
+            yield out, grads
+        return
+    if isinstance(grads, (list, tuple)) and isinstance(out, (list, tuple)):
+        for o, g in zip(out, grads):
+            yield from output_grad_pairs(o, g)

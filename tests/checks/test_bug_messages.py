@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.checks.optional import unless_missing
-from grader.fingerprints.missing import is_missing
+from grader.checks.optional import is_missing
 from grader.sandbox.client import SubmissionRaised
 from tests.checks.grading import grade_sources, reference_source
 from tests.checks.test_assignment_checks import graded

@@ -296,7 +296,8 @@ class Formgrader:
         box.send_keys(f"{score:g}", Keys.TAB)
         if comment is not None:
             area = self.d.find_element(By.XPATH, f"//textarea[@id={xp(grade_id + '-comment')}]")
-            area.click()
+            # centred and focused by script: formgrader's floating lists can cover the box at the page's edge
+            self.d.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus()", area)
             area.send_keys(comment, Keys.TAB)
 
 

@@ -124,7 +124,9 @@ def test_quiz_round_trip(tmp_path_factory):
     assert task.metadata.nbgrader["task"] and task.metadata.nbgrader["points"] == free.points
     assert MARK_BEGIN in task.source and all(c.text.get("en") in task.source for c in free.rubric)
     answer = graded.cells[graded.cells.index(task) + 1]
-    assert answer.cell_type == "markdown" and answer.source == alice_text
+    # the student's own Markdown is shown to the grader as text, verbatim, in a fence it cannot close
+    assert answer.cell_type == "markdown" and answer.source.startswith("```") and alice_text in answer.source
+    assert answer.source.rstrip().endswith("```") and answer.source.count("```") == 2
     assert FREE_PLACEHOLDER not in answer.source
 
     # graded by hand through nbgrader's gradebook API, as formgrader's grade and comment handlers do

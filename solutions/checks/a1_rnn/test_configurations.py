@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases
+from grader.checks import assert_close, check, expect_tensor, expect_tuple, fail, load_cases, view_hint
 from grader.sandbox.wire import Strided
 
 cases = load_cases(__file__)
@@ -67,17 +67,6 @@ def _strided_cases(d, ref):
                            hs=hs.detach(), grads=grads)
 
 
-VIEW_HINT = ("; your code fails on (or differs for) an input that is a non-contiguous view (a transposed or "
-             "sliced tensor): use .reshape(...) instead of .view(...), or call .contiguous() first")
-
-
-def _with_hint(fn, what):
-    try:
-        return fn()
-    except AssertionError as exc:
-        raise type(exc)(f"{exc}{VIEW_HINT}") from None
-
-
 @check(points=1, description="RNN, RNNCell, rnn_forward and rnn_backward accept non-contiguous views "
                              "(transposed, sliced) as inputs", kind="values",
        promises=("input.non-contiguous", "rnn.forward", "rnncell.forward", "bptt.backward"),
@@ -87,20 +76,22 @@ def test_noncontiguous_inputs(sub, ref, once):
     what = "RNN(num_layers=2, bidirectional=True)(x, hx) with x a transposed view and hx a sliced one"
     m = cases.build(sub, c.rnn)
     got = sub.call(m, Strided(c.rnn.x, "transposed"), Strided(c.rnn.h0, "sliced")).value
-    _with_hint(lambda: cases.check_result(got, c.rnn, what), what)
+    with view_hint():
+        cases.check_result(got, c.rnn, what)
     cell = sub.build("RNNCell", c.cell_state, **c.cell_kwargs, dtype=torch.float64)
     got = sub.call(cell, Strided(c.x, "sliced"), Strided(c.h, "transposed")).value
-    _with_hint(lambda: assert_close(got, c.cell_out, "RNNCell(x, h) with x a sliced view and h a transposed one"),
-               "RNNCell")
+    with view_hint():
+        assert_close(got, c.cell_out, "RNNCell(x, h) with x a sliced view and h a transposed one")
     x, h0, w_ih, w_hh, b = c.bptt_args
     r = sub.call("rnn_forward", Strided(x, "transposed"), h0, Strided(w_ih, "sliced"), w_hh, b, keep=True)
     hs, _ = expect_tuple(r.value, "rnn_forward(...) result (hs, cache)", 2)
-    _with_hint(lambda: assert_close(hs, c.hs, "rnn_forward: hs for a transposed x"), "rnn_forward")
+    with view_hint():
+        assert_close(hs, c.hs, "rnn_forward: hs for a transposed x")
     grads = expect_tuple(sub.call("rnn_backward", Strided(c.G, "transposed"), r.ref[1]).value,
                          "rnn_backward(...) result", 5)
     for name, g, e in zip(("dx", "dh0", "dweight_ih", "dweight_hh", "dbias"), grads, c.grads):
-        _with_hint(lambda: assert_close(g, e, f"rnn_backward: {name} for a transposed x and grad_hs"),
-                   "rnn_backward")
+        with view_hint():
+            assert_close(g, e, f"rnn_backward: {name} for a transposed x and grad_hs")
 
 
 # ----------------------------------------------------------------------------- BPTT in float32, B = 1, T = 1

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import torch
 
 from grader.checks import assert_close, assert_grad_close, expect_tuple, fail
+from grader.checks.rnnlayout import output_dims, shape_hint, state_dims
 from grader.sandbox.wire import GradInput
 
 GATES = {"LSTM": 4, "GRU": 3}
@@ -315,30 +316,13 @@ def check_shapes(got, c, what):
     names = state_names(c.kind)
     out, st = expect_tuple(got, f"{what} result (output, {'(h_n, c_n)' if c.kind == 'LSTM' else 'h_n'})", 2)
     finals = list(expect_tuple(st, f"{what}: the states (h_n, c_n)", 2)) if c.kind == "LSTM" else [st]
-    DH = c.D * c.H
     for name, t, e in [("output", out, c.out)] + list(zip(names, finals, c.finals)):
         if not isinstance(t, torch.Tensor):
             fail(f"{what}: {name} should be a tensor, got {type(t).__name__}")
         if tuple(t.shape) == tuple(e.shape):
             continue
-        s, hint = tuple(t.shape), ""
-        if name == "output":
-            if c.batch_first and s == (c.T, c.B, DH):
-                hint = ": with batch_first=True the output is [B, T, D*H]"
-            elif not c.batch_first and not c.unbatched and s == (c.B, c.T, DH):
-                hint = ": with batch_first=False (the default) the output is time-first [T, B, D*H]"
-            elif c.unbatched and s == (c.T, 1, DH):
-                hint = ": an unbatched [T, I] input gives an unbatched [T, D*H] output"
-            elif s[-1] == c.H and c.D == 2:
-                hint = ": a bidirectional output concatenates both directions (D*H features)"
-        else:
-            if c.batch_first and s == (c.B, c.D * c.L, c.H):
-                hint = f": {name} stays [D*num_layers, B, H] even with batch_first=True"
-            elif c.unbatched and len(s) == 3:
-                hint = f": for an unbatched input {name} is [D*num_layers, H]"
-            elif len(s) == 3 and s[0] != c.D * c.L:
-                hint = f": {name} holds one row per layer and direction ([D*num_layers, B, H])"
-        fail(f"{what}: {name} should have shape {tuple(e.shape)}, got {s}{hint}")
+        s = tuple(t.shape)
+        fail(f"{what}: {name} should have shape {tuple(e.shape)}, got {s}{shape_hint(name, s, c)}")
     return out, finals
 
 
@@ -347,17 +331,6 @@ def check_result(got, c, what):
     assert_close(out, c.out, f"{what}: output", diagnoses=output_diagnoses(c), dims=output_dims(c))
     for i, (name, t, e) in enumerate(zip(state_names(c.kind), finals, c.finals)):
         assert_close(t, e, f"{what}: {name}", diagnoses=state_diagnoses(c, i), dims=state_dims(c))
-
-def output_dims(c):
-    """Names of the output's dimensions, for messages that say where it first differs."""
-    if c.unbatched:
-        return ("time step", "feature")
-    return ("batch item", "time step", "feature") if c.batch_first else ("time step", "batch item", "feature")
-
-
-def state_dims(c):
-    return ("layer*direction row", "feature") if c.unbatched else ("layer*direction row", "batch item", "feature")
-
 
 
 def build(sub, c):

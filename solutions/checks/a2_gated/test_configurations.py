@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, check, expect_tuple, load_cases
+from grader.checks import assert_close, check, expect_tuple, load_cases, view_hint
 from grader.sandbox.wire import Strided
 
 cases = load_cases(__file__)
@@ -68,17 +68,6 @@ def _strided_cases(d, ref):
     return nets, cells
 
 
-VIEW_HINT = ("; your code fails on (or differs for) an input that is a non-contiguous view (a transposed or "
-             "sliced tensor): use .reshape(...) instead of .view(...), or call .contiguous() first")
-
-
-def _with_hint(fn):
-    try:
-        return fn()
-    except AssertionError as exc:
-        raise type(exc)(f"{exc}{VIEW_HINT}") from None
-
-
 @check(points=1, description="LSTM, GRU and their cells accept non-contiguous views (transposed, sliced) as "
                              "inputs and states", kind="values",
        promises=("input.non-contiguous", "gated.forward"), targets=("LSTM", "GRU", "LSTMCell", "GRUCell"))
@@ -92,7 +81,8 @@ def test_noncontiguous_inputs(sub, ref, once):
         what = (f"{c.kind}({'num_layers=2, bidirectional=True' if c.bidir else 'batch_first=True'}) with a "
                 "transposed input and sliced/transposed initial states")
         got = sub.call(m, *args).value
-        _with_hint(lambda: cases.check_result(got, c, what))
+        with view_hint():
+            cases.check_result(got, c, what)
     for c in cells:
         m = sub.build(c.kind + "Cell", c.state, **c.kwargs, dtype=torch.float64)
         states = tuple(Strided(s, how) for s, how in zip(c.states, ("transposed", "sliced")))
@@ -100,4 +90,5 @@ def test_noncontiguous_inputs(sub, ref, once):
         what = f"{c.kind}Cell with a sliced input and transposed/sliced states"
         got = list(expect_tuple(got, f"{what}: result (h', c')", 2)) if c.kind == "LSTM" else [got]
         for name, g, e in zip(("h'", "c'"), got, c.outs):
-            _with_hint(lambda: assert_close(g, e, f"{what}: {name}"))
+            with view_hint():
+                assert_close(g, e, f"{what}: {name}")

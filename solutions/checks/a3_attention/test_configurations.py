@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail
+from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, view_hint
 from grader.sandbox.wire import GradInput, Strided
 
 F32, F64 = torch.float32, torch.float64
@@ -308,17 +308,11 @@ def _strided_cases(d, ref):
                            aqkv=(aq, ak, av), additive=additive)
 
 
-VIEW_HINT = ("; your code fails on (or differs for) inputs that are non-contiguous views (transposed or sliced "
-             "tensors): use .reshape(...) instead of .view(...) on them, or call .contiguous() first")
-
-
 def _compare(value, exp, what):
     ctx, w = expect_tuple(value, f"{what} (output, weights)", 2)
-    try:
+    with view_hint():
         assert_close(w, exp[1], f"{what}: weights")
         assert_close(ctx, exp[0], f"{what}: output")
-    except AssertionError as exc:
-        raise type(exc)(f"{exc}{VIEW_HINT}") from None
 
 
 @check(points=1, description="scaled_dot_product_attention, MultiHeadAttention and AdditiveAttention accept "

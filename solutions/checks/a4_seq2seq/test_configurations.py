@@ -12,7 +12,9 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-from grader.checks import assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases
+from grader.checks import (
+    assert_close, assert_grad_close, check, expect_tensor, expect_tuple, fail, load_cases, view_hint,
+)
 from grader.checks.parallel import counted_ops
 from grader.sandbox.wire import GradInput, Strided
 
@@ -311,17 +313,6 @@ def _strided_case(d, ref):
                                encoded=m.encoder(src, lengths))
 
 
-VIEW_HINT = ("; your code fails on (or differs for) inputs that are non-contiguous views (transposed or sliced "
-             "tensors): use .reshape(...) instead of .view(...) on them, or call .contiguous() first")
-
-
-def _with_hint(fn):
-    try:
-        return fn()
-    except AssertionError as exc:
-        raise type(exc)(f"{exc}{VIEW_HINT}") from None
-
-
 @check(points=1, description="Encoder, AttentionDecoder and Seq2Seq accept non-contiguous views (transposed, "
                              "sliced) as inputs", kind="values",
        promises=("input.non-contiguous", "attn-decoder.forward", "seq2seq.forward", "encoder.final-state"),
@@ -334,8 +325,11 @@ def test_noncontiguous_inputs(sub, ref, once):
     lg, st, w = expect_tuple(sub.call(dec, Strided(c.tgt, "transposed"), Strided(c.h0, "sliced"),
                                       Strided(c.enc, "transposed"), Strided(c.mask, "transposed")).value,
                              f"AttentionDecoder ({what})", 3)
-    _with_hint(lambda: assert_close(w, c.dec[2], f"AttentionDecoder ({what}): attention weights"))
-    _with_hint(lambda: assert_close(lg, c.dec[0], f"AttentionDecoder ({what}): logits"))
+    with view_hint():
+        assert_close(w, c.dec[2], f"AttentionDecoder ({what}): attention weights")
+    with view_hint():
+        assert_close(lg, c.dec[0], f"AttentionDecoder ({what}): logits")
     model = cases.build_seq2seq(sub, "AttentionDecoder", c.kw, c.state)
     got = sub.call(model, Strided(c.src, "transposed"), c.lengths, Strided(c.tgt, "sliced")).value
-    _with_hint(lambda: assert_close(got, c.logits, f"Seq2Seq.forward ({what}): logits (Encoder and decoder)"))
+    with view_hint():
+        assert_close(got, c.logits, f"Seq2Seq.forward ({what}): logits (Encoder and decoder)")

@@ -12,9 +12,11 @@ from types import SimpleNamespace
 
 import torch
 
-from grader.checks import assert_close, check, expect_tensor, fail
+from grader.checks import assert_close, check, expect_tensor, fail, load_cases, view_hint
 from grader.checks.parallel import counted_ops
 from grader.sandbox.wire import Strided
+
+cases = load_cases(__file__)
 
 F32, F64 = torch.float32, torch.float64
 
@@ -29,20 +31,6 @@ def _module(ref, d, name, *args, scale=0.5):
     state = d.perturb_state(m, scale)
     m.load_state_dict(state)
     return m.eval(), state
-
-
-def _decoding_state(d, m):
-    """Weights whose greedy outputs vary (as in test_decoding): a trained model never emits pad."""
-    st = d.perturb_state(m, 0.5)
-    for k in st:
-        if ".norm" in k and k.endswith("weight"):
-            st[k] = 1 + d.uniform(*st[k].shape, lo=-0.3, hi=0.3)
-        elif ".norm" in k and k.endswith("bias"):
-            st[k] = st[k] * 0.2
-    st["generator.weight"] = d.uniform(*st["generator.weight"].shape, lo=-2.0, hi=2.0)
-    st["generator.bias"] = st["generator.bias"] * 0.1
-    st["generator.bias"][0] = -50.0
-    return st
 
 
 def _padded(d, B, L, V, lengths):
@@ -74,7 +62,7 @@ def _long_case(d, ref):
     for attempt in range(30):  # greedy decoding of the long source: tokens that vary and no near tie
         dd = d.child("greedy", attempt)
         gm = ref.Transformer(*args).to(F64).eval()
-        gstate = _decoding_state(dd, gm)
+        gstate = cases.decoding_state(dd, gm)
         gm.load_state_dict(gstate)
         bos = dd.int(1, Vt - 1)
         with torch.no_grad():
@@ -223,7 +211,7 @@ def _greedy_padding_case(d, ref):
         Vs, Vt = dd.distinct(2, 7, 12)
         args = (Vs, Vt, 4, 2, 1, dd.int(1, 2), dd.int(4, 8))
         m = ref.Transformer(*args).to(F64).eval()
-        state = _decoding_state(dd, m)
+        state = cases.decoding_state(dd, m)
         m.load_state_dict(state)
         B, S = 3, dd.int(3, 6)
         src = _padded(dd, B, S, Vs, [S] + [dd.int(1, S - 1) for _ in range(B - 1)])
@@ -313,17 +301,6 @@ def _strided_case(d, ref):
                                causal=causal, enc=enc(x, pad), dec=dec(y, mem, causal, pad))
 
 
-VIEW_HINT = ("; your code fails on (or differs for) inputs that are non-contiguous views (transposed or sliced "
-             "tensors): use .reshape(...) instead of .view(...) on them, or call .contiguous() first")
-
-
-def _with_hint(fn):
-    try:
-        return fn()
-    except AssertionError as exc:
-        raise type(exc)(f"{exc}{VIEW_HINT}") from None
-
-
 @check(points=1, description="the encoder and decoder layers accept non-contiguous views (transposed, sliced) as "
                              "inputs and masks", kind="values",
        promises=("input.non-contiguous", "enc-layer.math", "dec-layer.math"),
@@ -332,9 +309,11 @@ def test_noncontiguous_inputs(sub, ref, once):
     c = once(lambda d: _strided_case(d, ref))
     enc = sub.build("TransformerEncoderLayer", c.enc_state, *c.args, dtype=F64)
     got = sub.call(enc, Strided(c.x, "transposed"), Strided(c.pad, "sliced")).value
-    _with_hint(lambda: assert_close(got, c.enc, f"TransformerEncoderLayer{c.args} with a transposed src"))
+    with view_hint():
+        assert_close(got, c.enc, f"TransformerEncoderLayer{c.args} with a transposed src")
     dec = sub.build("TransformerDecoderLayer", c.dec_state, *c.args, dtype=F64)
     got = sub.call(dec, Strided(c.y, "sliced"), Strided(c.mem, "transposed"), tgt_mask=Strided(c.causal, "transposed"),
                    memory_mask=c.pad).value
-    _with_hint(lambda: assert_close(got, c.dec, f"TransformerDecoderLayer{c.args} with sliced/transposed tgt, memory "
-                                                "and tgt_mask"))
+    with view_hint():
+        assert_close(got, c.dec, f"TransformerDecoderLayer{c.args} with sliced/transposed tgt, memory "
+                                                    "and tgt_mask")
