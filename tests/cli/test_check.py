@@ -6,8 +6,6 @@ fix; a path that cannot be checked is a clear error (exit 2), never a traceback.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.cli._support import MUTANT, REFERENCE, notebook_of, seqgrade, write_course
