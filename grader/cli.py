@@ -19,6 +19,7 @@ from .errors import SeqgradeError
 COMMANDS: dict[str, str] = {
     "list": "grader.commands.listing:list_command",
     "check": "grader.commands.check:check",
+    "submit": "grader.commands.submit:submit",
     "grade": "grader.commands.grade:grade",
     "report": "grader.commands.report:report",
     "export": "grader.commands.export:export",
@@ -62,6 +63,7 @@ def cli() -> None:
 
     \b
     Students:     seqgrade check a3_attention attention.py
+                  seqgrade submit a3_attention attention.py --student ID
     Instructors:  seqgrade grade a3_attention submissions/ --json results.json
     Try it all:   seqgrade demo
     """

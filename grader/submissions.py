@@ -12,6 +12,11 @@ through this module, and its rules hold for all of them:
   instructor sees), and the target is never read;
 - a notebook is parsed defensively (size, nesting depth, the type of every
   field it uses): a malformed one is that student's error;
+- a ``seqgrade submit`` archive (`read_archive`) is read whole into memory
+  under the same rules, its members checked against an allow-list and size
+  bounds before anything is decompressed past them, and its file against the
+  manifest's hash; it is never extracted. Its manifest is the student's word:
+  nothing in it grades (see `grader.archive`);
 - one student's problem never raises out of `discover`: it becomes a `Job`
   with an error, graded as zero with that message, while the rest of the
   class is graded normally. Only a folder that cannot be graded at all
@@ -279,12 +284,17 @@ def read_module(root: Path, parts: list[str], shown: str) -> Read:
         return Read(None, error=f"{shown} does not exist")
     except OSError as exc:
         return Read(None, error=f"cannot read {shown}: {exc.strerror}")
+    return module_from_bytes(raw, parts[-1], shown)
+
+
+def module_from_bytes(raw: bytes, filename: str, shown: str) -> Read:
+    """The module source of a submitted file's bytes (a notebook's code cells); never raises for its content."""
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Read(None, digest, f"{shown} is not UTF-8 text (byte {exc.start}): save it as UTF-8")
-    if parts[-1].endswith(".ipynb"):
+    if filename.endswith(".ipynb"):
         try:
             text = notebook_to_module(text, shown)
         except ValueError as exc:
@@ -302,6 +312,103 @@ def read_student_file(path: Path) -> Read:
     return read_module(path.parent if str(path.parent) else Path("."), [path.name], str(path))
 
 
+# --------------------------------------------------------------------------- submission archives
+MAX_ARCHIVE_BYTES = MAX_BYTES + 512 * 1024  # the zip itself: one file of at most MAX_BYTES, compressed, and a manifest
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A `seqgrade submit` archive whose file matches its manifest's hash. All of it is the student's."""
+
+    student: str  # the id the manifest gives (checked as an id; who it really is the caller decides)
+    filename: str  # the file inside: "<module>.py" or "<module>.ipynb"
+    raw: bytes  # its bytes
+    manifest: dict[str, Any]  # everything the manifest says: informative only, never graded
+
+
+def read_archive(root: Path, parts: list[str], assignment: Assignment, shown: str) -> Archive:
+    """The archive at ``root/parts...``, read in memory under this module's rules; `Refusal` for anything else.
+
+    Refused: a link or non-regular file (as every submission), more than
+    `MAX_ARCHIVE_BYTES`, not a zip, data before the first member, a comment,
+    any member but the manifest and one ``<module>.py`` or ``<module>.ipynb``
+    (folders, links, other names, paths, duplicates), encryption, a compression
+    other than stored or deflate, a member over its bound (declared or actual:
+    no zip bomb inflates past it), a manifest that is not the expected JSON, one
+    for another assignment, a student id that is not an id, and a file whose
+    sha256 is not the manifest's. Nothing is extracted to disk.
+    """
+    import io
+    import zipfile
+
+    from .archive import FORMAT, MANIFEST, MAX_MANIFEST_BYTES, STUDENT_ID
+
+    raw = read_regular_file(root, parts, max_bytes=MAX_ARCHIVE_BYTES, what=shown)
+
+    def refuse(why: str) -> Refusal:
+        return Refusal(f"{shown}: {why}; submit again with `seqgrade submit {assignment.id} "
+                       f"{assignment.filename} --student ID`", shown)
+
+    try:
+        z = zipfile.ZipFile(io.BytesIO(raw))
+        infos = z.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise refuse("not a submission archive (not a readable zip file)") from None
+    allowed = {MANIFEST: MAX_MANIFEST_BYTES, f"{assignment.module}.py": MAX_BYTES,
+               f"{assignment.module}.ipynb": MAX_BYTES}
+    names = [i.filename for i in infos]
+    if z.comment or (infos and min(i.header_offset for i in infos) != 0):
+        raise refuse("the zip holds data besides its members (a comment or bytes before them)")
+    others = [n for n in names if n not in allowed]
+    if others:
+        raise refuse(f"it holds {escape.name(others[0])}, which is not part of a submission (only "
+                     f"{MANIFEST} and {assignment.filename} or a notebook)")
+    if len(names) != len(set(names)) or len(names) != 2 or MANIFEST not in names:
+        raise refuse(f"a submission archive holds exactly {MANIFEST} and one file ({assignment.filename} or "
+                     f"{assignment.module}.ipynb); this one holds {len(names)} member(s)")
+    contents: dict[str, bytes] = {}
+    for info in infos:
+        limit = allowed[info.filename]
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix mode recorded (Windows tools)
+        if info.is_dir() or kind not in (0, stat.S_IFREG):
+            raise refuse(f"{escape.name(info.filename)} is not a regular file")
+        if info.flag_bits & 0x1:
+            raise refuse(f"{escape.name(info.filename)} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise refuse(f"{escape.name(info.filename)} uses a compression other than deflate")
+        if info.file_size > limit:
+            raise refuse(f"{escape.name(info.filename)} is larger than {limit // 1024} KiB")
+        try:
+            with z.open(info) as f:
+                data = f.read(limit + 1)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, NotImplementedError):
+            raise refuse(f"{escape.name(info.filename)} cannot be read (a damaged archive)") from None
+        if len(data) > limit or len(data) != info.file_size:
+            raise refuse(f"{escape.name(info.filename)} is not the size the archive declares")
+        contents[info.filename] = data
+    try:
+        manifest = json.loads(contents[MANIFEST].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise refuse(f"{MANIFEST} is not valid JSON") from None
+    filename = next(n for n in names if n != MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise refuse(f"{MANIFEST} is not a seqgrade submission manifest ({FORMAT})")
+    for key in ("student", "assignment", "file", "sha256"):
+        if not isinstance(manifest.get(key), str):
+            raise refuse(f"{MANIFEST} has no {key}")
+    if manifest["assignment"] != assignment.id:
+        raise refuse(f"it is a submission for {escape.name(manifest['assignment'])}, not {assignment.id}")
+    if manifest["file"] != filename:
+        raise refuse(f"{MANIFEST} names {escape.name(manifest['file'])} but the archive holds "
+                     f"{escape.name(filename)}")
+    if not STUDENT_ID.match(manifest["student"]):
+        raise refuse(f"{escape.name(manifest['student'])!r} is not a student id")
+    if hashlib.sha256(contents[filename]).hexdigest() != manifest["sha256"].lower():
+        raise refuse(f"{escape.name(filename)} does not match the sha256 its manifest gives (it was changed after "
+                     "`seqgrade submit` wrote the archive, or the archive is damaged)")
+    return Archive(manifest["student"], filename, contents[filename], manifest)
+
+
 # --------------------------------------------------------------------------- a class
 def _student_id(raw: str) -> str | None:
     """The folder name as a student id; None when it is not valid UTF-8."""
@@ -312,33 +419,98 @@ def _student_id(raw: str) -> str | None:
     return unicodedata.normalize("NFC", raw)
 
 
-def discover(folder: Path, assignment: Assignment) -> list[Job]:
-    """One Job per student folder, sorted by student id (submission times are set by the caller)."""
+def discover(folder: Path, assignment: Assignment, kept: dict[str, Archive] | None = None) -> list[Job]:
+    """One Job per student folder or archive (submission times are set by the caller).
+
+    `kept`, when given, receives each accepted archive by its job's student
+    id (`seqgrade nbgrader collect-archives` writes their files where nbgrader
+    looks); a job whose source is None was not accepted, whatever it holds.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise SubmissionsError(f"the submissions folder {folder} does not exist")
     if not folder.is_dir():
         raise SubmissionsError(f"{folder} is not a folder: give the folder that holds one folder per student")
     entries = list_folder(folder)
-    students = [e for e in entries if e.kind in ("dir", "link") and not e.name.startswith(".")]
+    archives = [e for e in entries if e.kind in ("file", "link") and e.name.endswith(_ARCHIVE)
+                and not e.name.startswith(".")]
+    students = [e for e in entries if e.kind in ("dir", "link") and not e.name.startswith(".") and e not in archives]
     stray = [e.name for e in entries if e.kind == "file" and e.name.endswith((".py", ".ipynb"))]
-    if not students:
+    if not students and not archives:
         hint = (f" (it holds {', '.join(escape.name(s) for s in stray[:3])}: put each student's file in a folder "
                 f"named after the student, e.g. {folder}/alice/{assignment.filename})") if stray else ""
-        raise SubmissionsError(f"the submissions folder {folder} has no student folders{hint}")
+        raise SubmissionsError(f"the submissions folder {folder} has no student folders or submission "
+                               f"archives{hint}")
     jobs: list[Job] = []
     seen: dict[str, str] = {}
     for entry in students:
         try:
-            jobs.append(_student_job(folder, entry, assignment, seen, jobs))
+            jobs.append(_student_job(folder, entry, assignment, seen, jobs, kept))
         except Exception as exc:  # noqa: BLE001 - one folder never stops the class
             sid = escape.name(entry.name)
             jobs.append(Job(sid, assignment.module, None, filename=sid,
                             error=f"{sid}/ could not be read ({type(exc).__name__}: {escape.one_line(exc, 200)})"))
-    return jobs
+    for entry in archives:
+        try:
+            jobs.append(_archive_job(folder, entry, assignment, seen, jobs, kept))
+        except Exception as exc:  # noqa: BLE001 - one archive never stops the class
+            shown = escape.name(entry.name)
+            jobs.append(Job(_archive_owner(entry.name, assignment), assignment.module, None, filename=shown,
+                            error=f"{shown} could not be read ({type(exc).__name__}: {escape.one_line(exc, 200)})"))
+    return sorted(jobs, key=lambda j: j.student) if archives else jobs
 
 
-def _student_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job]) -> Job:
+_ARCHIVE = ".zip"  # grader.archive.SUFFIX
+
+
+def _archive_owner(name: str, assignment: Assignment) -> str:
+    """Whose archive a refused one is, for its error row: the name `seqgrade submit` gave, less the assignment."""
+    stem = name[: -len(_ARCHIVE)] if name.endswith(_ARCHIVE) else name
+    prefix = f"{assignment.id}-"
+    return escape.name(stem[len(prefix):] if stem.startswith(prefix) and len(stem) > len(prefix) else stem)
+
+
+def _archive_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job],
+                 kept: dict[str, Archive] | None) -> Job:
+    """One archive in a folder of archives: its student is the one its manifest names (see docs/security.md)."""
+    shown = escape.name(entry.name)
+    owner = _archive_owner(entry.name, assignment)
+    try:
+        arc = read_archive(folder, [entry.name], assignment, shown)
+    except Refusal as exc:
+        return Job(owner, assignment.module, None, filename=shown, error=str(exc), flags=[exc.flag()],
+                   origin=entry.name)
+    except OSError as exc:
+        return Job(owner, assignment.module, None, filename=shown, error=f"cannot read {shown}: {exc.strerror}")
+    sid = unicodedata.normalize("NFC", arc.student)
+    key = sid.casefold()
+    if key in seen:
+        msg = (f"duplicate student id: {escape.name(seen[key])!r} and {shown!r} both hold {escape.name(sid)}'s "
+               "submission; keep one and grade again")
+        for j in jobs:
+            if j.student.casefold() == key and j.source is not None:
+                j.source, j.error = None, msg
+        return Job(sid, assignment.module, None, filename=shown, error=msg)
+    seen[key] = entry.name
+    return _archive_contents(sid, arc, folder, [entry.name], shown, assignment, entry.name, kept)
+
+
+def _archive_contents(student: str, arc: Archive, folder: Path, parts: list[str], shown: str,
+                      assignment: Assignment, origin: str, kept: dict[str, Archive] | None) -> Job:
+    where = f"{shown}/{escape.name(arc.filename)}"
+    r = module_from_bytes(arc.raw, arc.filename, where)
+    if kept is not None and r.source is not None:
+        kept[student] = arc
+    try:
+        mtime = os.lstat(folder.joinpath(*parts)).st_mtime
+    except OSError:
+        mtime = None
+    return Job(student, assignment.module, r.source, filename=where, error=r.error, content_hash=r.content_hash,
+               flags=r.flags or [], origin=origin, mtime=mtime)
+
+
+def _student_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[str, str], jobs: list[Job],
+                 kept: dict[str, Archive] | None = None) -> Job:
     raw = entry.name
     sid = _student_id(raw)
     if sid is None:
@@ -358,10 +530,10 @@ def _student_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[
                 j.source, j.error = None, msg
         return Job(sid, assignment.module, None, filename=shown, error=msg)
     seen[key] = raw
-    return _job(sid, folder, raw, assignment)
+    return _job(sid, folder, raw, assignment, kept)
 
 
-def _job(student: str, folder: Path, raw: str, assignment: Assignment) -> Job:
+def _job(student: str, folder: Path, raw: str, assignment: Assignment, kept: dict[str, Archive] | None = None) -> Job:
     shown = escape.name(student)
     try:
         entries = list_folder(folder / raw)
@@ -378,6 +550,9 @@ def _job(student: str, folder: Path, raw: str, assignment: Assignment) -> Job:
         names = ", ".join(escape.name(n.name) for n in notebooks[:5])
         return Job(student, assignment.module, None, filename=shown,
                    error=f"{shown}/ holds several notebooks ({names}); keep only the one to grade")
+    elif [e for e in entries if e.name.endswith(_ARCHIVE) and e.kind != "dir"]:
+        return _folder_archive(student, folder, raw, [e for e in entries if e.name.endswith(_ARCHIVE)
+                                                      and e.kind != "dir"], assignment, kept)
     else:
         others = [e.name for e in entries if e.kind == "file" and e.name.endswith(".py")]
         near = [o for o in others if o.lower() == assignment.filename.lower() or assignment.module in o.lower()]
@@ -394,3 +569,25 @@ def _job(student: str, folder: Path, raw: str, assignment: Assignment) -> Job:
         mtime = None
     return Job(student, assignment.module, r.source, filename=where, error=r.error, content_hash=r.content_hash,
                flags=r.flags or [], origin=raw, mtime=mtime)
+
+
+def _folder_archive(student: str, folder: Path, raw: str, zips: list[Entry], assignment: Assignment,
+                    kept: dict[str, Archive] | None) -> Job:
+    """A student folder holding a `seqgrade submit` archive instead of the file: it must be this student's."""
+    shown = escape.name(student)
+    if len(zips) > 1:
+        names = ", ".join(escape.name(z.name) for z in zips[:5])
+        return Job(student, assignment.module, None, filename=shown,
+                   error=f"{shown}/ holds several archives ({names}); keep only the one to grade")
+    where = f"{shown}/{escape.name(zips[0].name)}"
+    try:
+        arc = read_archive(folder, [raw, zips[0].name], assignment, where)
+    except Refusal as exc:
+        return Job(student, assignment.module, None, filename=where, error=str(exc), flags=[exc.flag()], origin=raw)
+    except OSError as exc:
+        return Job(student, assignment.module, None, filename=where, error=f"cannot read {where}: {exc.strerror}")
+    if unicodedata.normalize("NFC", arc.student).casefold() != student.casefold():
+        r = Refusal(f"{where} is {escape.name(arc.student)}'s submission by its manifest, in {shown}'s folder: each "
+                    "student's folder holds their own archive", where)
+        return Job(student, assignment.module, None, filename=where, error=str(r), flags=[r.flag()], origin=raw)
+    return _archive_contents(student, arc, folder, [raw, zips[0].name], where, assignment, raw, kept)

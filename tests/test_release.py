@@ -7,6 +7,8 @@ copy of the course in a temporary folder.
 
 from __future__ import annotations
 
+import re
+
 import ast
 import os
 import shutil
@@ -19,6 +21,11 @@ import pytest
 import yaml
 
 from tests.course import ASSIGNMENTS
+from tests.links import broken_links
+from grader.config import load_config
+from grader.errors import UsageError
+from grader.quiz.public import is_question_file, load_question_file
+from grader.release.bundle import build_bundle, read_roster
 from grader.release.starter import RegionError, clear_solutions, make_starter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -224,7 +231,11 @@ def test_bundle_holds_the_readmes(bundle, a):
 
 def test_bundle_holds_the_contract_the_readmes_link(bundle):
     _, folder, _ = bundle
-    assert (folder / "docs" / "contract.md").read_bytes() == (REPO / "docs" / "contract.md").read_bytes()
+    # the same text; its links to the instructor's docs (not in the bundle) become plain text
+    repo = (REPO / "docs" / "contract.md").read_text(encoding="utf-8")
+    unlinked = re.sub(r"\[([^\[\]]+)\]\(writing-checks\.md(#[\w-]*)?\)", r"\1 (in the course repository)", repo)
+    assert unlinked != repo
+    assert (folder / "docs" / "contract.md").read_text(encoding="utf-8") == unlinked
     readme = (folder / "assignments" / "a1_rnn" / "README.md").read_text(encoding="utf-8")
     assert "](../../docs/contract.md)" in readme
 
@@ -287,10 +298,16 @@ def test_bundle_course_config_has_no_secret_or_gradebook(bundle):
 
 
 def test_bundle_contains_no_instructor_only_course_files(bundle):
+    """course/quizzes/ holds each quiz's question file (no key) and nothing else; no examples, no gradebook."""
     _, folder, _ = bundle
     shipped = set(_files(folder))
-    assert not any(rel.startswith(("course/examples", "course/quizzes")) for rel in shipped)
+    assert not any(rel.startswith("course/examples") for rel in shipped)
     assert not any(rel.endswith((".db", ".sqlite")) for rel in shipped)
+    ids = [yaml.safe_load(q.read_text(encoding="utf-8"))["id"] for q in QUIZ_FILES]
+    assert sorted(rel for rel in shipped if rel.startswith("course/quizzes")) == \
+        sorted(f"course/quizzes/{i}.yaml" for i in ids)
+    for i in ids:
+        assert is_question_file(folder / "course" / "quizzes" / f"{i}.yaml")
 
 
 def _strings(node, under_answer: bool = False):
@@ -318,17 +335,20 @@ def test_bundle_quizzes_hold_no_answer_keys(bundle, quiz_file):
     keys = {s.strip() for s, ans in strings if ans and len(s.strip()) >= 4}
     leaks = {k for k in keys if k.casefold() not in visible}
     assert leaks, f"{quiz_file.name}: nothing answer-only to look for"
-    rendered = [p for p in (folder / "quizzes" / data["id"]).rglob("*") if p.is_file()]
-    assert rendered, f"{data['id']} is not in the bundle"
+    rendered = [folder / "course" / "quizzes" / f"{data['id']}.yaml"]
+    rendered += [p for p in (folder / "course" / "quizzes" / data["id"]).rglob("*") if p.is_file()]
+    assert rendered[0].is_file(), f"{data['id']} is not in the bundle"
     for p in rendered:
         text = p.read_text(encoding="utf-8").casefold()
         found = sorted(k for k in leaks if k.casefold() in text)
         assert not found, f"{p.relative_to(folder)} shows answer-only text: {found[:3]}"
 
 
-def test_bundle_quiz_notebooks_carry_no_correct_flags(bundle):
-    _, folder, _ = bundle
-    for p in (folder / "quizzes").rglob("*.ipynb"):
+def test_bundle_quiz_notebooks_carry_no_correct_flags(roster_bundle):
+    folder = roster_bundle.folder
+    notebooks = list((folder / "course" / "quizzes").rglob("*.ipynb"))
+    assert len(notebooks) == len(QUIZ_FILES) * len(ROSTER) * 2
+    for p in notebooks:
         text = p.read_text(encoding="utf-8")
         assert '"correct"' not in text and '"accept"' not in text and '"answer":' not in text, p
 
@@ -340,3 +360,122 @@ def test_bundle_zip_matches_the_folder(bundle):
         zipped = {name: z.read(name) for name in z.namelist() if not name.endswith("/")}
     on_disk = {f"seqgrade-student/{rel}": content for rel, content in _files(folder).items()}
     assert zipped == on_disk
+
+
+# -- installing and using the bundle -------------------------------------------------------
+
+ROSTER = ["alice", "li.wei@example.edu"]
+
+
+@pytest.fixture(scope="module")
+def roster_bundle(tmp_path_factory):
+    """`build_bundle` with a roster, in this process (the starter code is the committed one)."""
+    root = tmp_path_factory.mktemp("roster-course")
+    cfg = load_config(copy_course(root))
+    cfg.secret = SECRET
+    return build_bundle(cfg, tmp_path_factory.mktemp("roster-dist"), ROSTER)
+
+
+def test_bundle_wheel_holds_only_the_grader_package(bundle):
+    _, folder, _ = bundle
+    (wheel,) = (folder / "wheels").glob("seqgrade-*-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        entry_points = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert tops == {"grader", wheel.name.split("-py3")[0] + ".dist-info"}
+    assert "grader/cli.py" in names and "grader/submissions.py" in names
+    assert not any(part in ("solutions", "tests", "course", "assignments") for n in names for part in n.split("/"))
+    assert "seqgrade = grader.cli:main" in entry_points
+
+
+def test_bundle_requirements_pin_the_graders_torch_cpu_build(bundle):
+    import importlib.metadata
+
+    _, folder, _ = bundle
+    lines = (folder / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    pinned = importlib.metadata.version("torch").split("+")[0]
+    assert f"torch=={pinned}" in lines
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    wheel = [ln for ln in lines if ln.endswith(".whl")]
+    assert len(wheel) == 1 and (folder / wheel[0]).is_file()
+    assert any(ln.startswith("numpy") for ln in lines) and not any("nbgrader" in ln for ln in lines)
+
+
+def test_bundle_readme_installs_in_two_commands(bundle):
+    from tests.test_student_bundle import install_commands
+
+    from grader.release.readme import install_commands as commands_under
+
+    _, folder, _ = bundle
+    assert install_commands(folder / "README.md") == [
+        "python3 -m venv .venv", ".venv/bin/python -m pip install -r requirements.txt"]
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert commands_under(text, "## 安装") == install_commands(folder / "README.md")  # the same in Chinese
+
+
+def test_bundle_has_no_broken_links(bundle, roster_bundle):
+    for folder in (bundle[1], roster_bundle.folder):
+        files = sorted(folder.rglob("*.md"))
+        assert len(files) > 20
+        broken = broken_links(files, folder)
+        assert not broken, "broken links in the bundle:\n" + "\n".join(broken)
+
+
+def test_roster_bundle_has_each_students_sheets_and_answers_file(roster_bundle):
+    quizzes = roster_bundle.folder / "course" / "quizzes"
+    for q in QUIZ_FILES:
+        qid = yaml.safe_load(q.read_text(encoding="utf-8"))["id"]
+        public = load_question_file(quizzes / f"{qid}.yaml")
+        for student in ROSTER:
+            folder = quizzes / qid / student
+            template = yaml.safe_load((folder / f"{student}.yaml").read_text(encoding="utf-8"))
+            assert list(template) == [q.id for q in public.quiz.questions]
+            for lang in ("en", "zh"):
+                md = (folder / lang / f"{qid}-{student}.md").read_text(encoding="utf-8")
+                assert f"{student}.yaml" in md and "sample" not in md
+                for question, variant in public.version(student):  # the sheet shows the numbers take shows
+                    for value in variant.values.values():
+                        assert str(value) in md, (qid, student, question.id)
+
+
+def test_roster_lines_must_be_student_ids(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("# class of 2026\nalice\n\nbob  # late joiner\n", encoding="utf-8")
+    assert read_roster(good) == ["alice", "bob"]
+    for text, where in (("alice\n../etc\n", ":2:"), ("alice\nAlice\n", "listed twice"), ("\n", "no student")):
+        bad = tmp_path / "bad.txt"
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(UsageError, match=where):
+            read_roster(bad)
+
+
+def test_commands_find_the_course_from_inside_the_bundle(bundle, tmp_path):
+    """The assignment README's own command, run in the assignment folder; `list` shows the public checks."""
+    _, folder, _ = bundle
+    mine = tmp_path / "seqgrade-student"
+    shutil.copytree(folder, mine)
+    work = mine / "assignments" / "a1_rnn"
+    shutil.copy(REPO / "solutions" / "rnn.py", work / "rnn.py")
+    env = {"SEQGRADE_SECRET": ""}
+    r = seqgrade("check", "a1_rnn", "rnn.py", cwd=work, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "public checks pass" in r.stdout
+    listed = seqgrade("list", cwd=work / "checks", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "test_public_rnn_matches_torch" in listed.stdout and "hidden" not in listed.stdout.split("total")[0]
+    assert "public checks; your instructor also runs hidden ones" in listed.stdout
+    promised = seqgrade("list", "--promises", cwd=work, env=env)  # what the bundle's contract tells students to run
+    assert promised.returncode == 0, promised.stderr
+    assert "    public: a1_rnn:test_public_rnn" in promised.stdout and "hidden:" not in promised.stdout
+
+
+def test_outside_a_course_the_error_says_what_to_do(tmp_path):
+    (tmp_path / "rnn.py").write_text("x = 1\n", encoding="utf-8")
+    r = seqgrade("check", "a1_rnn", "rnn.py", cwd=tmp_path)
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    assert "no course found" in r.stderr and str(tmp_path) in r.stderr and "--course" in r.stderr
+    for args in (("list",), ("quiz", "take", "q2_gated", "--student", "alice")):
+        r = seqgrade(*args, cwd=tmp_path)
+        assert r.returncode != 0 and "Traceback" not in r.stderr, args
+        assert "no course found" in r.stderr and "seqgrade-student" in r.stderr, (args, r.stderr)

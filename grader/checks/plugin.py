@@ -138,7 +138,7 @@ class GradingPlugin:
                 if self.timeout_cap is not None:
                     timeout = min(timeout, self.timeout_cap)
                 sub.timeout = max(0.5, min(timeout, left))
-                sub.counted = False
+                sub.counted, sub.built, sub.called = False, "", ""
                 nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
                 if self.fingerprints is not None:
                     self.fingerprints.begin(item.nodeid, sub)
@@ -146,7 +146,10 @@ class GradingPlugin:
                 out = self._outcomes.get(item.nodeid, Outcome("error", "the check did not run"))
                 if self.fingerprints is not None:
                     self.fingerprints.end(self.check_name(item), sub, out.status)
-                result.checks.append(self._result(item, out.status, out.message))
+                message = out.message
+                if out.status != "passed" and sub.sizes() and self.visibility(item) == "public":
+                    message += f"\n(sizes used: {sub.sizes()})"  # public checks only: hidden ones' inputs stay hidden
+                result.checks.append(self._result(item, out.status, message))
                 if sub.counted:
                     counted.append(len(result.checks) - 1)
                 if out.flag:

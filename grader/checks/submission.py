@@ -30,6 +30,8 @@ class Submission:
         self.timeout = 20.0
         self.output = ""
         self.counted = False  # the current check made a counted call (reset by the grading plugin)
+        self.built = ""  # the last module the current check built, with its sizes (reset per check)
+        self.called = ""  # the last call the current check made, with its argument shapes (reset per check)
 
     # -- child lifecycle ---------------------------------------------------
     def _process(self) -> SubmissionProcess:
@@ -54,6 +56,7 @@ class Submission:
 
     # -- remote calls ------------------------------------------------------
     def new(self, name: str, *args, dtype: torch.dtype | None = None, **kwargs) -> Ref:
+        self.built = f"{name}({_arguments(args, kwargs)})" + (f" in {_size(dtype)}" if dtype is not None else "")
         kwargs.setdefault("timeout", self.timeout)
         return self._process().new(name, *args, dtype=dtype, **kwargs)
 
@@ -67,6 +70,8 @@ class Submission:
         self._process().set_mode(ref, train, timeout=self.timeout)
 
     def call(self, target: Ref | str, *args, **kwargs) -> CallResult:
+        what = target if isinstance(target, str) else kwargs.get("method", "forward").replace("__call__", "forward")
+        self.called = f"{what}({_arguments(args, {k: v for k, v in kwargs.items() if k not in _CALL_OPTIONS})})"
         kwargs.setdefault("timeout", self.timeout)
         if kwargs.get("count_ops"):
             self.counted = True  # this check's verdict rests on what the child reported about itself
@@ -83,6 +88,38 @@ class Submission:
             fail(f"{name}: parameter names differ from the contract (missing {res['missing']}, "
                  f"unexpected {res['unexpected']})")
         return ref
+
+
+    def sizes(self) -> str:
+        """The sizes the current check used: its last module and call (shapes only, never values)."""
+        return "; ".join(x for x in (self.built, self.called) if x)
+
+
+_CALL_OPTIONS = {"method", "grad", "backward", "count_ops", "keep", "timeout"}
+
+
+def _size(v: Any, depth: int = 0) -> str:
+    """A short description of one argument: a tensor's shape, a number, a flag, never tensor values."""
+    if isinstance(v, GradInput):
+        v = v.tensor
+    if isinstance(v, torch.Tensor):
+        return "[" + ", ".join(str(d) for d in v.shape) + "]"
+    if isinstance(v, (bool, int, float)) or v is None:
+        return repr(v)
+    if isinstance(v, str):
+        return repr(v) if len(v) <= 20 else "'...'"
+    if isinstance(v, torch.dtype):
+        return str(v).replace("torch.", "")
+    if isinstance(v, Ref):
+        return "<module>"
+    if isinstance(v, (tuple, list)) and depth < 2:
+        inner = ", ".join(_size(x, depth + 1) for x in list(v)[:6]) + (", ..." if len(v) > 6 else "")
+        return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
+    return type(v).__name__
+
+
+def _arguments(args: tuple, kwargs: dict) -> str:
+    return ", ".join([_size(a) for a in args] + [f"{k}={_size(v)}" for k, v in kwargs.items()])
 
 
 __all__ = ["GradInput", "ImportFailed", "Ref", "Submission"]

@@ -16,7 +16,12 @@ def _traced(cfg, assignments):
     from ..checks.promises import TracedCheck
 
     return [TracedCheck(a.id, c.name, c.visibility, c.kind, c.promises, c.targets)
-            for a in assignments for c in list_checks(a, cfg)]
+            for a in assignments for c in list_checks(a, cfg, hidden=a.hidden_checks.is_dir())]
+
+
+def _bundle(assignments) -> bool:
+    """Whether this is a student bundle: public checks only."""
+    return not any(a.hidden_checks.is_dir() for a in assignments)
 
 
 def _contract(cfg):
@@ -33,15 +38,18 @@ def promises_report(cfg, assignments, markdown: bool) -> str:
     from ..checks.promises import promise_table, promises_markdown
 
     rows = promise_table(_contract(cfg), _traced(cfg, assignments))
+    bundle = _bundle(assignments)
     if markdown:
         return promises_markdown(rows)
     lines = []
     for r in rows:
         lines.append(f"{r.promise.id}  ({r.promise.section.split(' ')[0]})")
-        for label, names in (("hidden", r.hidden), ("public", r.public)):
+        for label, names in (() if bundle else (("hidden", r.hidden),)) + (("public", r.public),):
             lines.append(textwrap.fill(", ".join(names) or "-", width=100, initial_indent=f"    {label}: ",
                                        subsequent_indent=" " * 12))
     text = "\n".join(lines)
+    if bundle:
+        return text + "\n\nthe public checks of each promise; your instructor also runs hidden ones"
     unchecked = [r.promise.id for r in rows if not r.hidden]
     return text + (f"\n\nno hidden check: {', '.join(unchecked)}" if unchecked else
                    f"\n\nevery one of the {len(rows)} promises has a hidden check")
@@ -61,7 +69,9 @@ def coverage_report(cfg, assignments, markdown: bool) -> str:
                           for k in MATRIX_KINDS] for name, c in matrix.items()]
         parts.append(f"{aid}\n" + table(rows, ["name", *MATRIX_KINDS]))
     names, cells, filled = matrix_size(matrices)
-    parts.append(f"{names} names; {filled} of {cells} applicable cells have a check")
+    parts.append(f"{names} names; {filled} of {cells} applicable cells have a check"
+                 + (" (public checks only: your instructor's hidden checks fill the rest)"
+                    if _bundle(assignments) else ""))
     return "\n\n".join(parts)
 
 
@@ -78,6 +88,8 @@ def coverage_report(cfg, assignments, markdown: bool) -> str:
 @course_option
 def list_command(checks, promises, coverage, markdown, only, course_path):
     """List the assignments and quizzes, with every check's points and visibility.
+
+    In a student bundle (no hidden checks), lists the public checks.
 
     \b
     Examples:
@@ -96,13 +108,15 @@ def list_command(checks, promises, coverage, markdown, only, course_path):
             click.echo(coverage_report(cfg, chosen, markdown))
         return
     for a in cfg.assignments.values():
-        found = list_checks(a, cfg) if checks else []
+        hidden = a.hidden_checks.is_dir()  # a student bundle has the public checks only
+        found = list_checks(a, cfg, hidden=hidden) if checks else []
         total = sum(c.points for c in found)
         click.secho(f"{a.id}  ({a.filename})  {a.title_en} / {a.title_zh}", bold=True)
         if checks:
             rows = [[c.name, c.visibility, fmt_points(c.points), c.description] for c in found]
             click.echo(table(rows, ["check", "visibility", "points", "what it checks"]))
-            click.echo(f"total: {fmt_points(total)} points\n")
+            what = "" if hidden else " (public checks; your instructor also runs hidden ones)"
+            click.echo(f"total: {fmt_points(total)} points{what}\n")
     quizzes = sorted(cfg.quizzes_dir.glob("*.yaml")) if cfg.quizzes_dir.is_dir() else []
     if quizzes:
         click.secho("quizzes", bold=True)

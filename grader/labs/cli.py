@@ -46,14 +46,18 @@ Examples:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("lab-out"),
               show_default=True, help="Folder for NAME.png and NAME.csv.")
 @click.option("--course", "course", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The course config (default: course/course.yaml here); its root holds solutions/.")
+              help="The course config (default: the nearest course/course.yaml at or above your file or the current "
+                   "folder); its root holds solutions/.")
 @click.option("--quick", is_flag=True, help="Tiny sizes and budgets: seconds instead of a minute (for tests).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the lab's own, 0).")
 def lab(name: str, impls: tuple[str, ...], out: Path, course: Path | None, quick: bool, seed: int | None) -> None:
     from ..config import load_config
+    from ..courseroot import course_config
     from . import run_lab
 
-    config = load_config(course)
+    # the course above your files or the current folder (its solutions/ when it has them); none: torch's modules
+    starts = [Path(i.split("=", 1)[-1]) for i in impls]
+    config = load_config(course_config(course, *starts, required=False))
     result = run_lab(name, solutions_dir=config.solutions_dir, out=out, impls=impls, quick=quick, seed=seed)
     click.echo(f"lab {result.name} ({result.seconds:.1f} s) measured " +
                "; ".join(f"{m}: {s}" for m, s in result.sources.items()))

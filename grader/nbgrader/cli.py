@@ -1,6 +1,6 @@
 """``seqgrade nbgrader ...``: the course as nbgrader notebooks, graded safely.
 
-Only option parsing and printing live here; the work is in `init` and `autograde`.
+Only option parsing and printing live here; the work is in `init`, `autograde` and `archives`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def nbgrader() -> None:
       nbgrader release_assignment a1_rnn
       ...students fetch, work, submit...
       nbgrader collect a1_rnn
+      seqgrade nbgrader collect-archives a1_rnn DIR    # and/or: `seqgrade submit` archives handed in
       seqgrade nbgrader autograde a1_rnn               # not `nbgrader autograde`: see below
       nbgrader generate_feedback a1_rnn && nbgrader export
 
@@ -148,3 +149,37 @@ def autograde(assignment, students, course_dir, force, workers, sandbox, seed, j
     if run.failed:
         raise SeqgradeError("nbgrader could not record these submissions (the others are recorded):\n  "
                             + "\n  ".join(run.failed))
+
+
+@nbgrader.command("collect-archives")
+@click.argument("assignment")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--course-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=Path("."),
+              show_default=True, help="The nbgrader course folder made by `seqgrade nbgrader init`.")
+def collect_archives(assignment, folder, course_dir):
+    """Put the `seqgrade submit` archives of FOLDER into submitted/, as `nbgrader collect` would.
+
+    FOLDER holds the archives (each student is the one its manifest names) or
+    one folder per student with its archive. Each archive is checked (only the
+    manifest and the notebook, its sha256, no links) and its notebook written to
+    submitted/STUDENT/ASSIGNMENT/ with the time of collection; a refused one is
+    reported with its reason and the others are collected. Exits with 1 when
+    some archive was not collected.
+
+    \b
+    Example (from the course folder):
+      seqgrade nbgrader collect-archives a1_rnn ~/handed-in/a1_rnn/
+      seqgrade nbgrader autograde a1_rnn
+    """
+    from .. import escape
+    from .archives import collect_archives as run_collect
+
+    done = run_collect(course_dir, assignment, folder)
+    click.echo(f"collected {len(done.collected)} archive(s) of {assignment}"
+               + (f": {', '.join(escape.one_line(s, 40) for s in done.collected)}" if done.collected else "")
+               + (f"; {len(done.unchanged)} already there and unchanged" if done.unchanged else ""))
+    for student, why in done.problems:
+        click.secho(f"  not collected: {escape.one_line(student, 40)}: {escape.one_line(why, 300)}", fg="yellow",
+                    err=True)
+    if done.problems:
+        raise SystemExit(1)

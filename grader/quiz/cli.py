@@ -30,7 +30,10 @@ student_option = click.option("--student", "student", required=True, metavar="ID
 
 
 def _config(course: Path | None) -> CourseConfig:
-    return load_config(course)
+    """The course of --course, else the nearest course/course.yaml at or above the current folder (else defaults)."""
+    from ..courseroot import course_config
+
+    return load_config(course_config(course, required=False))
 
 
 def _lang(cfg: CourseConfig, lang: str | None) -> str:
@@ -52,10 +55,56 @@ def _warn_secret(cfg: CourseConfig) -> None:
                     "set `secret:` in course.yaml or $SEQGRADE_SECRET", fg="yellow", err=True)
 
 
-def _quiz(name: str, cfg: CourseConfig):
-    from .loader import find_quiz_file, load_quiz
+def _find(name: str, cfg: CourseConfig) -> Path:
+    """The quiz file `name` (a file or an id); outside any course, the error says how to find one."""
+    from ..courseroot import NOT_FOUND
+    from .loader import find_quiz_file
 
-    return load_quiz(find_quiz_file(name, cfg.quizzes_dir), cfg.languages)
+    try:
+        return find_quiz_file(name, cfg.quizzes_dir)
+    except QuizError as exc:
+        if cfg.source is None:  # no course/course.yaml here or above: that is the thing to fix
+            raise QuizError(f"no quiz {name!r} found: " + NOT_FOUND.format(where=Path.cwd())) from None
+        raise
+
+
+def _quiz(name: str, cfg: CourseConfig):
+    """The instructor's quiz (with its key); a bundle's question file is refused with what to do."""
+    from .loader import load_quiz
+    from .public import is_question_file
+
+    path = _find(name, cfg)
+    if is_question_file(path):
+        raise QuizError(f"{path} is a student bundle's question file, without answers: grading, keys, reviews "
+                        "and reports need the instructor's quiz file (course/quizzes/ in the course repository)")
+    return load_quiz(path, cfg.languages)
+
+
+def _for_student(name: str, cfg: CourseConfig, student: str):
+    """(quiz, the student's version, whether it came from a bundle's question file) for take and render."""
+    from .public import is_question_file, load_question_file
+    from .variants import student_version
+
+    path = _find(name, cfg)
+    if is_question_file(path):
+        public = load_question_file(path)
+        return public.quiz, public.version(student), True
+    q = _quiz(str(path), cfg)
+    _warn_secret(cfg)
+    return q, student_version(q, student, cfg.secret), False
+
+
+def _question_files(paths: list[Path]) -> list[Path]:
+    """`paths` without a bundle's question files (said on stderr: they hold no key to check)."""
+    from .public import is_question_file
+
+    kept = []
+    for p in paths:
+        if is_question_file(p):
+            click.echo(f"{p}: a student bundle's question file (no answers): nothing to check", err=True)
+        else:
+            kept.append(p)
+    return kept
 
 
 @click.group()
@@ -97,6 +146,9 @@ def validate(files: tuple[Path, ...], course: Path | None) -> None:
         paths += sorted(f.glob("*.yaml")) if f.is_dir() else [f]
     if not paths:
         raise QuizError(f"no quiz files in {cfg.quizzes_dir}; name the files to check")
+    paths = _question_files(paths)
+    if not paths:
+        return
     from .lint import lint_quiz
     from .loader import check_quiz_file
 
@@ -147,6 +199,7 @@ def lint(files: tuple[Path, ...], course: Path | None) -> None:
         paths += sorted(f.glob("*.yaml")) if f.is_dir() else [f]
     if not paths:
         raise QuizError(f"no quiz files in {cfg.quizzes_dir}; name the files to lint")
+    paths = _question_files(paths)
     problems = 0
     for path in paths:
         quiz, invalid = check_quiz_file(path, cfg.languages)
@@ -178,7 +231,9 @@ def lint(files: tuple[Path, ...], course: Path | None) -> None:
 def take(quiz_file: str, student: str, lang: str | None, output: Path | None, course: Path | None) -> None:
     """Take a quiz in the terminal; writes the answers file after every answer.
 
-    Press Enter on an empty line to skip a question.
+    Press Enter on an empty line to skip a question. In a student bundle the
+    quiz is its question file (course/quizzes/<id>.yaml, no answers); your
+    numbers come from your student id, so always give your own.
 
     \b
     Example:
@@ -189,9 +244,8 @@ def take(quiz_file: str, student: str, lang: str | None, output: Path | None, co
     from .take import save_answers, take_quiz
 
     cfg = _config(course)
-    q = _quiz(quiz_file, cfg)
     student = _student(student)
-    _warn_secret(cfg)
+    q, version, _ = _for_student(quiz_file, cfg, student)
     out = output or Path(f"{student}.yaml")
     start = {}
     if out.exists():
@@ -202,7 +256,7 @@ def take(quiz_file: str, student: str, lang: str | None, output: Path | None, co
         start = loaded if isinstance(loaded, dict) else {}
     answers = take_quiz(q, student, cfg.secret, _lang(cfg, lang),
                         ask=lambda prompt: click.prompt(prompt, default="", show_default=False),
-                        say=click.echo, answers=start, save=lambda a: save_answers(out, a))
+                        say=click.echo, answers=start, save=lambda a: save_answers(out, a), version=version)
     save_answers(out, answers)
     click.echo(f"{len(answers)} answer(s) saved to {out}")
 
@@ -218,7 +272,8 @@ def take(quiz_file: str, student: str, lang: str | None, output: Path | None, co
 def render(quiz_file: str, students: tuple[str, ...], lang: str | None, out_dir: Path, course: Path | None) -> None:
     """Write a student's version (their numbers and option order) as Markdown and as a notebook.
 
-    Holds no answers, explanations or keys: safe to hand out.
+    Holds no answers, explanations or keys: safe to hand out. Works in a
+    student bundle too (from the quiz's question file).
 
     \b
     Example:
@@ -227,10 +282,9 @@ def render(quiz_file: str, students: tuple[str, ...], lang: str | None, out_dir:
     from .render import write_rendered
 
     cfg = _config(course)
-    q = _quiz(quiz_file, cfg)
-    _warn_secret(cfg)
     for s in students:
-        for path in write_rendered(q, _student(s), cfg.secret, _lang(cfg, lang), out_dir):
+        q, version, _ = _for_student(quiz_file, cfg, _student(s))
+        for path in write_rendered(q, s, cfg.secret, _lang(cfg, lang), out_dir, version):
             click.echo(str(path))
 
 

@@ -74,9 +74,13 @@ def _template_line(question: Question) -> str:
     return f"{question.id}: "
 
 
-def render_markdown(quiz: Quiz, student: str, secret: str, lang: str = "en") -> str:
-    """The student's quiz as Markdown, ending with an answers-file template."""
-    version = student_version(quiz, student, secret)
+def render_markdown(quiz: Quiz, student: str, secret: str, lang: str = "en",
+                    version: list[tuple[Question, Variant]] | None = None) -> str:
+    """The student's quiz as Markdown, ending with an answers-file template.
+
+    `version` is the student's version when it does not come from `secret` (a bundle's question file).
+    """
+    version = version if version is not None else student_version(quiz, student, secret)
     out = [f"# {quiz.title.get(lang)}", ""]
     if quiz.description.by_lang:
         out += [quiz.description.get(lang).strip(), ""]
@@ -99,9 +103,10 @@ def _cell(kind: str, cid: str, source: str, metadata: dict[str, Any] | None = No
     return cell
 
 
-def render_notebook(quiz: Quiz, student: str, secret: str, lang: str = "en") -> dict[str, Any]:
+def render_notebook(quiz: Quiz, student: str, secret: str, lang: str = "en",
+                    version: list[tuple[Question, Variant]] | None = None) -> dict[str, Any]:
     """The student's quiz as an nbformat 4.5 notebook (a dict): a Markdown cell and an answer cell per question."""
-    version = student_version(quiz, student, secret)
+    version = version if version is not None else student_version(quiz, student, secret)
     answers_file = f"{student}.yaml"
     intro = [f"# {quiz.title.get(lang)}", ""]
     if quiz.description.by_lang:
@@ -135,13 +140,31 @@ def render_notebook(quiz: Quiz, student: str, secret: str, lang: str = "en") -> 
     }
 
 
-def write_rendered(quiz: Quiz, student: str, secret: str, lang: str, out_dir: str | Path) -> list[Path]:
+def write_rendered(quiz: Quiz, student: str, secret: str, lang: str, out_dir: str | Path,
+                   version: list[tuple[Question, Variant]] | None = None) -> list[Path]:
     """Write `<quiz>-<student>.md` and `.ipynb` into `out_dir`; the paths written."""
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     md = d / f"{quiz.id}-{student}.md"
     nb = d / f"{quiz.id}-{student}.ipynb"
-    md.write_text(render_markdown(quiz, student, secret, lang), encoding="utf-8")
-    nb.write_text(json.dumps(render_notebook(quiz, student, secret, lang), ensure_ascii=False, indent=1) + "\n",
-                  encoding="utf-8")
+    md.write_text(render_markdown(quiz, student, secret, lang, version), encoding="utf-8")
+    nb.write_text(json.dumps(render_notebook(quiz, student, secret, lang, version), ensure_ascii=False, indent=1)
+                  + "\n", encoding="utf-8")
     return [md, nb]
+
+
+def answers_template(quiz: Quiz, student: str) -> str:
+    """An empty answers file for `student`: one line per question id, to fill in and hand in as `<student>.yaml`."""
+    head = [f"# {student}'s answers to quiz {quiz.id}: write each answer after its question id",
+            f"# (the questions: {quiz.id}-{student}.md, or `seqgrade quiz take {quiz.id} --student {student}`).",
+            f"# Hand in this file as {student}.yaml."]
+    return "\n".join(head + [_template_line(q) for q in quiz.questions]) + "\n"
+
+
+def write_answers_template(quiz: Quiz, student: str, out_dir: str | Path) -> Path:
+    """Write `<student>.yaml`, the empty answers file, into `out_dir`; its path."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{student}.yaml"
+    path.write_text(answers_template(quiz, student), encoding="utf-8")
+    return path

@@ -62,10 +62,14 @@ def save_answers(path: str | Path, answers: dict[str, Any]) -> None:
 
 def take_quiz(quiz: Quiz, student: str, secret: str, lang: str, *, ask: Callable[[str], str],
               say: Callable[[str], None], answers: dict[str, Any] | None = None,
-              save: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Ask every question; return the answers (question id -> value). An empty line skips a question."""
+              save: Callable[[dict[str, Any]], None] | None = None,
+              version: list[tuple[Question, Variant]] | None = None) -> dict[str, Any]:
+    """Ask every question; return the answers (question id -> value). An empty line skips a question.
+
+    `version` is the student's version when it does not come from `secret` (a bundle's question file).
+    """
     answers = dict(answers or {})
-    version = student_version(quiz, student, secret)
+    version = version if version is not None else student_version(quiz, student, secret)
     for n, (q, v) in enumerate(version, start=1):
         say(question_text(n, len(version), q, v, lang))
         for _ in range(MAX_TRIES):

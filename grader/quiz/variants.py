@@ -1,10 +1,21 @@
 """Per-student variants: drawn numbers and option orders, from a keyed stable hash.
 
-Every draw comes from HMAC-SHA256 keyed by the course secret over the quiz id,
-the student id, the question id and what is drawn (a parameter's name, the
-options), with a counter: reproducible (the same student always gets the same
-version), not guessable without the secret, independent of PYTHONHASHSEED and
-of Python's `random`, and stable when other questions or parameters change.
+Every draw comes from HMAC-SHA256 over the quiz id, the student id, the
+question id and what is drawn (a parameter's name, the options), with a
+counter: reproducible (the same student always gets the same version),
+independent of PYTHONHASHSEED and of Python's `random`, and stable when other
+questions or parameters change.
+
+Two keys, both from the course secret:
+
+- option and item orders are keyed by the secret itself: nobody can compute
+  them without it, so a displayed order never reveals the order of the quiz
+  file (where an ordering question lists its items in the right order);
+- drawn numbers are keyed by the quiz's `numbers_key`, an HMAC of the secret
+  and the quiz id. The student bundle carries it, so `seqgrade quiz take
+  --student ID` shows a student their own numbers without any secret or key;
+  it reveals numbers only (each student sees theirs anyway), never the
+  secret, another quiz's numbers, an option order or an answer.
 """
 
 from __future__ import annotations
@@ -108,13 +119,29 @@ def make_variant(quiz_id: str, question: Question, student: str, secret: str) ->
     if isinstance(question, Numeric):
         if not question.parameterized:
             return Variant(answer=question.answer)
-        values: dict[str, float | int] = {p.name: stream(f"param:{p.name}").choice(p.values())
-                                          for p in question.params}
-        for name, e in question.derived:
-            values[name] = e.evaluate(values)
+        values = draw_values(question, quiz_id, student, numbers_key(secret, quiz_id))
         assert question.formula is not None
         return Variant(values=values, answer=question.formula.evaluate(values))
     return Variant()
+
+
+NUMBERS_LABEL = "seqgrade quiz numbers"
+
+
+def numbers_key(secret: str, quiz_id: str) -> str:
+    """The key of `quiz_id`'s drawn numbers: public (the student bundle carries it), derived from the secret."""
+    msg = f"{NUMBERS_LABEL}\x1f{quiz_id}".encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
+
+
+def draw_values(question: Numeric, quiz_id: str, student: str, key: str) -> dict[str, float | int]:
+    """`student`'s values of the question's params (and derived names), drawn with the quiz's `numbers_key`."""
+    values: dict[str, float | int] = {
+        p.name: KeyedStream(key, quiz_id, student, question.id, f"param:{p.name}").choice(p.values())
+        for p in question.params}
+    for name, e in question.derived:
+        values[name] = e.evaluate(values)
+    return values
 
 
 def student_version(quiz: Quiz, student: str, secret: str) -> list[tuple[Question, Variant]]:

@@ -143,6 +143,10 @@ signature (the grader loads the same weights into your module and the reference)
 ## Check your work
 
     seqgrade check {id} {module}.py
+
+## Hand it in
+
+    seqgrade submit {id} {module}.py --student YOUR_ID     # writes {id}-YOUR_ID.zip: hand in that file
 """
 
 README_ZH = """# {id} — {title_zh}
@@ -153,6 +157,10 @@ README_ZH = """# {id} — {title_zh}
 ## 检查你的代码
 
     seqgrade check {id} {module}.py
+
+## 提交
+
+    seqgrade submit {id} {module}.py --student 你的学号     # 生成 {id}-你的学号.zip：提交这个文件
 """
 
 

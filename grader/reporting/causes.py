@@ -31,6 +31,9 @@ from ..results import CheckResult, SubmissionResult
 from .facts import ItemFacts
 
 ORDER = {"problem": 0, "bug": 1, "function": 2, "concept": 3, "check": 4}
+# What the grading plugin appends to a failed public check's message: the last module built and call made, which
+# may name any target (grader/checks/plugin.py); only the text before it says which call differed.
+SIZES_NOTE = "\n(sizes used: "
 
 
 @dataclass
@@ -125,7 +128,7 @@ def _function_of(c: CheckResult, facts: ItemFacts) -> str | None:
         return None
     if len(targets) == 1:
         return targets[0]
-    head = c.message.split("Details: ", 1)[-1]
+    head = c.message.split(SIZES_NOTE, 1)[0].split("Details: ", 1)[-1]
     found = [(head.find(t), -len(t), t) for t in targets if _names(head, t)]
     return min(found)[2] if found else "+".join(sorted(targets))
 

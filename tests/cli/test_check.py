@@ -72,6 +72,36 @@ def test_mutant_fails_with_what_to_fix(course, files):
     assert failed and all(len(ln.split("FAILED", 1)[1].strip()) > 10 for ln in failed)  # a message to act on
 
 
+@pytest.fixture(scope="module")
+def mutant_runs(course, files):
+    """The mutant checked twice with its own draw, and once with another seed."""
+    return [seqgrade("check", "a1_rnn", files / "mutant.py", "--course", course, *extra)
+            for extra in ((), (), ("--seed", "7"))]
+
+
+def _sizes(stdout: str) -> list[str]:
+    return [ln.strip() for ln in stdout.splitlines() if ln.strip().startswith("(sizes used: ")]
+
+
+def test_each_failure_shows_the_sizes_it_used(mutant_runs):
+    out = mutant_runs[0].stdout
+    lines = out.splitlines()
+    failed = [i for i, ln in enumerate(lines) if ln.startswith("test_") and "FAILED" in ln]
+    assert failed
+    for i in failed:
+        below = [ln for ln in lines[i + 1:] if not ln.startswith("test_")][:3]
+        assert any("(sizes used: " in ln for ln in below), lines[i]
+    assert any("RNN(input_size=" in s for s in _sizes(out))
+    passed = [ln for ln in lines if ln.startswith("test_") and "PASS" in ln]
+    assert len(_sizes(out)) == len(failed) < len(failed) + len(passed)  # passing checks show none
+
+
+def test_the_same_file_draws_the_same_sizes_and_a_seed_draws_others(mutant_runs):
+    first, again, seeded = (_sizes(r.stdout) for r in mutant_runs)
+    assert first == again
+    assert seeded != first and "Seed 7 " in mutant_runs[2].stdout
+
+
 def test_starter_file_is_checked_by_default_and_fails(starter_run):
     assert starter_run.returncode == 1
     passed, total = summary(starter_run.stdout)
@@ -79,6 +109,7 @@ def test_starter_file_is_checked_by_default_and_fails(starter_run):
 
 
 def test_starter_failures_point_at_the_todo(starter_run):
+    """Each unwritten function is named once, with the line of its TODO; the checks that need it say so."""
     rows = [ln for ln in starter_run.stdout.splitlines() if ln.startswith("test_")]
     first = [ln for ln in rows if "is not written yet: it raises NotImplementedError (the starter's TODO) at " in ln]
     later = [ln for ln in rows if "which is not written yet (reported in test_public_" in ln]

@@ -115,6 +115,17 @@ def test_mutant_loses_points_with_messages(first):
     assert failed and all(c["message"] and c["score"] == 0 for c in failed)
 
 
+def test_failed_public_checks_show_their_sizes_and_hidden_ones_do_not(first):
+    """The sizes a check used are part of a public check's message only: hidden checks' inputs stay hidden."""
+    _, data, _ = first
+    failed = [c for c in by_student(data)["bob"]["checks"] if c["status"] != "passed"]
+    public = [c for c in failed if c["visibility"] == "public"]
+    hidden = [c for c in failed if c["visibility"] == "hidden"]
+    assert public and hidden
+    assert all("(sizes used: " in c["message"] for c in public)
+    assert not any("sizes used" in c["message"] for c in hidden)
+
+
 def test_syntax_error_is_graded_zero_naming_file_and_line(first):
     _, data, _ = first
     carol = by_student(data)["carol"]

@@ -6,6 +6,9 @@ notebook and ``submit``; the instructor ``collect``s, grades with plain
 ``nbgrader autograde`` (tests in the student's kernel) and then with
 ``seqgrade nbgrader autograde`` (checks out of the kernel, student code in the
 sandbox), and runs ``generate_feedback`` and ``export``.
+One student (ivy) hands in a ``seqgrade submit`` archive instead, put into
+``submitted/`` by ``seqgrade nbgrader collect-archives``; another's archive
+(judy's, with an extra file in it) is refused there and never reaches nbgrader.
 
 The students: alice writes the reference (plus a line that makes torch warn on
 stderr), bob has a bug (RNNCell ignores nonlinearity='relu'), carol has bob's
@@ -31,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -252,7 +256,22 @@ def add_hostile_submissions(course: Path, answers: dict[str, str]) -> list[str]:
     heidi = course / "submitted" / "heidi" / ASSIGNMENT
     shutil.copytree(alice, heidi)
     fill_in(heidi / "rnn.ipynb", answers, correct, [f"raise ValueError({HOSTILE_TEXT!r})"])
-    shutil.copytree(alice, course / "submitted" / "ivy" / ASSIGNMENT)
+    # ivy hands in a `seqgrade submit` archive of alice's notebook, judy one with an extra file in it
+    handed = course.parent / "handed-in"
+    handed.mkdir()
+    for who in ("ivy", "judy"):
+        run([BIN / "seqgrade", "submit", ASSIGNMENT, alice / "rnn.ipynb", "--student", who, "--no-check",
+             "--course", REPO / "course" / "course.yaml", "--out", handed / f"{ASSIGNMENT}-{who}.zip"], REPO, handed)
+    with zipfile.ZipFile(handed / f"{ASSIGNMENT}-judy.zip", "a") as z:
+        z.writestr("notes.txt", "hi")
+    collect = [BIN / "seqgrade", "nbgrader", "collect-archives", ASSIGNMENT, handed]
+    proc = subprocess.run([str(a) for a in collect], cwd=course, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "collected 1 archive(s) of a1_rnn: ivy" in proc.stdout
+    assert "not collected: judy: a1_rnn-judy.zip: it holds notes.txt" in proc.stderr
+    assert (course / "submitted" / "ivy" / ASSIGNMENT / "timestamp.txt").is_file()
+    assert not (course / "submitted" / "judy").exists()
     return ["frank", "grace", "heidi", "ivy"]
 
 

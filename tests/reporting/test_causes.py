@@ -110,6 +110,17 @@ def test_a_message_can_only_point_at_a_declared_target():
     assert [c.key for c in root_causes(hostile, facts())] == ["function:GRU+LSTM"]
 
 
+def test_the_sizes_a_public_check_used_do_not_point_at_a_function():
+    """A failed public check's message ends with the module built and the call made last; only the text about
+    which call differed counts."""
+    sizes = "\n(sizes used: LSTM(input_size=3); LSTM(x [2, 3]))"
+    named = result(check("test_both_values", message="Details: GRU(...) differs" + sizes))
+    assert [c.key for c in root_causes(named, facts())] == ["function:GRU"]
+    unnamed = result(check("test_both_values", message="the outputs differ from the reference" + sizes),
+                     check("test_gru_values", "passed"))
+    assert [c.key for c in root_causes(unnamed, facts())] == ["function:GRU+LSTM"]
+
+
 def test_a_problem_that_stopped_checks_comes_first_and_one_that_stopped_none_last():
     stopped = result(check("test_lstm_values", "error", message="SyntaxError"), check("test_gru_values"),
                      error="bob/gated.py:3: SyntaxError: invalid syntax")
