@@ -484,7 +484,26 @@ def _archive_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[
         return Job(owner, assignment.module, None, filename=shown, error=f"cannot read {shown}: {exc.strerror}")
     sid = unicodedata.normalize("NFC", arc.student)
     key = sid.casefold()
+    named = _named_for(entry.name, assignment)
+    if named is not None and named.casefold() != key:  # a file named for one student holding another's work
+        refusal = Refusal(f"{shown} is named for {escape.name(named)} but its manifest names {escape.name(sid)}: "
+                          "an archive is graded only as the student its name and its manifest both give", shown)
+        return Job(owner, assignment.module, None, filename=shown, error=str(refusal), flags=[refusal.flag()],
+                   origin=entry.name)
     if key in seen:
+        # the archive named for this student (as `seqgrade submit` names it) wins over one the student's id
+        # appears in only: another student cannot displace a classmate's submission with an archive of theirs
+        earlier_named = _named_for(seen[key], assignment) is not None
+        if named is not None and not earlier_named:
+            for j in jobs:
+                if j.student.casefold() == key:
+                    _refuse_impostor(j, seen[key], shown, sid, assignment, kept)
+            seen[key] = entry.name
+            return _archive_contents(sid, arc, folder, [entry.name], shown, assignment, entry.name, kept)
+        if earlier_named and named is None:
+            job = Job(sid, assignment.module, None)
+            _refuse_impostor(job, entry.name, escape.name(seen[key]), sid, assignment, kept)
+            return job
         msg = (f"duplicate student id: {escape.name(seen[key])!r} and {shown!r} both hold {escape.name(sid)}'s "
                "submission; keep one and grade again")
         for j in jobs:
@@ -493,6 +512,29 @@ def _archive_job(folder: Path, entry: Entry, assignment: Assignment, seen: dict[
         return Job(sid, assignment.module, None, filename=shown, error=msg)
     seen[key] = entry.name
     return _archive_contents(sid, arc, folder, [entry.name], shown, assignment, entry.name, kept)
+
+
+def _named_for(name: str, assignment: Assignment) -> str | None:
+    """The student an archive's file name gives when it is named as `seqgrade submit` names it
+    (``<assignment>-<student>.zip``); None for any other name (a platform's own)."""
+    prefix = f"{assignment.id}-"
+    if not (name.startswith(prefix) and name.endswith(_ARCHIVE)) or len(name) <= len(prefix) + len(_ARCHIVE):
+        return None
+    return unicodedata.normalize("NFC", name[len(prefix): -len(_ARCHIVE)])
+
+
+def _refuse_impostor(job: Job, name: str, winner: str, sid: str, assignment: Assignment,
+                     kept: dict[str, Archive] | None) -> None:
+    """Turn `job` (from archive `name`, which names `sid` but is not named for them) into a refusal: the
+    archive named for `sid` (`winner`) is theirs."""
+    refusal = Refusal(f"{escape.name(name)} names {escape.name(sid)} in its manifest, but {winner} is the archive "
+                      f"named for {escape.name(sid)}; this one is not graded", escape.name(name))
+    if kept is not None and job.source is not None:
+        kept.pop(job.student, None)
+    # its row is named by the file (with a space, which no student id has), so it can never be a classmate's row
+    job.student = f"{escape.name(name)} (refused)"
+    job.source, job.error, job.flags, job.filename = None, str(refusal), [refusal.flag()], escape.name(name)
+    job.origin = name
 
 
 def _archive_contents(student: str, arc: Archive, folder: Path, parts: list[str], shown: str,

@@ -264,3 +264,29 @@ def test_discover_hands_over_the_accepted_archives_only(tmp_path):
     jobs = discover(tmp_path, A, kept)
     assert [j.student for j in jobs] == ["alice", "bob", "carol"]
     assert set(kept) == {"alice", "carol"} and kept["carol"].raw == SOURCE + b"# carol\n"
+
+
+def test_an_archive_named_for_one_student_holding_anothers_manifest_is_refused(tmp_path):
+    good(tmp_path / archive_name(A.id, "alice"), "alice")
+    good(tmp_path / archive_name(A.id, "mallory"), "alice", SOURCE + b"# mallory's\n")
+    alice, mallory = sorted(discover(tmp_path, A), key=lambda j: j.student)
+    assert alice.student == "alice" and alice.source == SOURCE.decode() and not alice.error
+    assert mallory.student == "mallory" and mallory.source is None and "named for mallory" in mallory.error
+    assert [f.kind for f in mallory.flags] == ["refused"]
+
+
+@pytest.mark.parametrize("impostor_first", [True, False], ids=["impostor-read-first", "impostor-read-last"])
+def test_an_archive_naming_a_classmate_cannot_displace_the_one_named_for_them(tmp_path, impostor_first):
+    """mallory hands in, under a name of her own, an archive whose manifest says alice: alice's archive (named
+    for her, as `seqgrade submit` names it) is graded; mallory's is refused on a row of its own."""
+    impostor = "0-first.zip" if impostor_first else "zz-last.zip"
+    good(tmp_path / impostor, "alice", SOURCE + b"# not alice's\n")
+    good(tmp_path / archive_name(A.id, "alice"), "alice")
+    kept: dict = {}
+    jobs = discover(tmp_path, A, kept=kept)
+    (alice,) = [j for j in jobs if j.student == "alice"]
+    assert alice.source == SOURCE.decode() and not alice.error and not alice.flags
+    (refused,) = [j for j in jobs if j is not alice]
+    assert refused.source is None and refused.student == f"{impostor} (refused)"
+    assert "named for alice" in refused.error and [f.kind for f in refused.flags] == ["refused"]
+    assert set(kept) == {"alice"} and kept["alice"].raw == SOURCE
