@@ -29,14 +29,15 @@ CONFIGS = (("AttentionDecoder", "gru", 2, 5, 10, 3), ("AttentionDecoder", "lstm"
 
 
 def _all(d, ref, configs=CONFIGS):
-    """Greedy cases whose rows finish at different steps, with a shorter max_len that cuts some rows off
-    after others have finished."""
+    """Greedy cases whose rows finish at different steps, all before max_len (so a decoder that does not stop
+    when every row has finished returns a wider result), with a shorter max_len that cuts some rows off after
+    others have finished."""
     out = []
     for i, cfg in enumerate(configs):
         for attempt in range(30):
             c = cases.decode_case(d.child(i, attempt), ref, *cfg)
             ends = cases.ends_of(c.greedy, c.eos)
-            if None in ends or len(set(ends)) < 2:
+            if None in ends or len(set(ends)) < 2 or max(ends) >= c.max_len:
                 continue
             m = cases.seq2seq(ref, c.decoder, c.kw).to(torch.float64)
             m.load_state_dict(c.state)
@@ -47,7 +48,8 @@ def _all(d, ref, configs=CONFIGS):
                 c.short_len, c.greedy_short = n, m.greedy_decode(c.src, c.lengths, n, c.bos, c.eos)
             break
         else:
-            raise RuntimeError("internal error: no greedy decoding case has rows that finish at different steps")
+            raise RuntimeError("internal error: no greedy decoding case has rows that finish at different steps "
+                               "before max_len")
         out.append(c)
     return out
 
