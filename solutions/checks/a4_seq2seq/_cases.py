@@ -499,10 +499,11 @@ def beam_cases(d, ref, configs, required=REQUIRED_BEAM_BUGS, attempts: int = 60)
     decoding and in beam search, and a max_len that cuts some rows off after others have finished."""
     chosen: dict[int, tuple] = {}
     covered: set = set()
-    for attempt in range(attempts):
-        i = attempt % len(configs)
+    for attempt in range(4 * attempts):  # past `attempts`, only the configs still without a case are drawn
         if len(chosen) == len(configs) and set(required) <= covered:
             break
+        todo = [j for j in range(len(configs)) if j not in chosen] if attempt >= attempts else []
+        i = todo[attempt % len(todo)] if todo else attempt % len(configs)
         need = set(required) - covered
         got = _beam_candidate(d.child("beam", attempt), ref, *configs[i], need=need)
         if got is None:
