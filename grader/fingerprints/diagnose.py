@@ -17,6 +17,7 @@ from typing import Iterator, Protocol
 from ..errors import ConfigError
 from ..results import SubmissionResult
 from .answers import recorded, request_digests, same
+from .catalogue import split_key
 from .missing import MissingFunctions
 from .transcript import RecordingSubmission, Transcript
 
@@ -113,7 +114,7 @@ class Fingerprinter:
             r = ran.get(c.name)
             if r is None or c.status != "failed" or c.bug:
                 continue
-            pair = self.diagnose_pair(r.transcript)
+            pair = self.diagnose_pair(r.transcript, passed)
             if pair is not None:
                 first, second = pair
                 c.message = f"Known bugs, both at once: {first.says}; and {second.says}. Details: {c.message}"
@@ -160,9 +161,12 @@ class Fingerprinter:
             return next((b for b in matches if self._consistent(b.id, passed)), matches[0])
         return matches[0] if matches else None
 
-    def diagnose_pair(self, transcript: Transcript) -> tuple[KnownBug, KnownBug] | None:
+    def diagnose_pair(self, transcript: Transcript,
+                      passed: list[Transcript] = ()) -> tuple[KnownBug, KnownBug] | None:
         """A bug named on this submission's other checks and a second known bug whose variant with both
-        answered every call of `transcript` as the student's code did (None when no pair does)."""
+        answered every call of `transcript` as the student's code did, and answers every check the student
+        passed as the student did (None when no pair does): a second bug that a passed check contradicts is
+        not the student's."""
         answers = self._wrong_answers(transcript)
         if answers is None:
             return None
@@ -175,7 +179,8 @@ class Fingerprinter:
                 if second.id == first or not self.source.relevant(second.id, transcript):
                     continue
                 try:
-                    if self._agrees(f"{first}+{second.id}", transcript, digests, student):
+                    key = f"{first}+{second.id}"
+                    if self._agrees(key, transcript, digests, student) and self._consistent(key, passed):
                         return bugs[first], second
                 except ConfigError:  # the two bugs change the same line: no variant has both
                     continue
@@ -193,7 +198,7 @@ class Fingerprinter:
         return self._consistency[key]
 
     def _fits(self, key: str, t: Transcript) -> bool:
-        if not self.source.relevant(key, t):
+        if not any(self.source.relevant(part, t) for part in split_key(key)):  # no bug of `key` reaches it
             return True
         digests = self._digests_of(t)
         if digests is None:
