@@ -38,9 +38,13 @@ hub-stop:
 demo: system-deps browser-deps $(STAMP)
 	$(BIN)/seqgrade demo --out demo-out
 
+# What make test installed is required (tests/requirements.py): a missing browser, hub or root fails a test
+# instead of skipping it. The hub is required only when its environment could be set up here.
 test: system-deps browser-deps $(STAMP)
-	bash scripts/setup-hub.sh --if-possible
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	require=browser; [ "$$(id -u)" = 0 ] && require=$$require,root; \
+	if bash scripts/setup-hub.sh; then require=$$require,hub; \
+	else echo "WARNING: the hub's environment could not be set up; the JupyterHub test will be skipped." >&2; fi; \
+	SEQGRADE_REQUIRE=$$require $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/seqgrade release --starter-only

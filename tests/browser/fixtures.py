@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..requirements import unavailable
 from . import Browser, fresh_folder, missing
 
 
@@ -13,7 +14,7 @@ def browser(request):
     where Debian's chromium/chromedriver or selenium cannot be had (make test installs them)."""
     reason = missing()
     if reason:
-        pytest.skip(reason)
+        unavailable("browser", reason)
     b = Browser(fresh_folder(request.node.name))
     yield b
     b.close()

@@ -25,6 +25,7 @@ import hub_course  # noqa: E402,F401  (scripts/hub/: localhub.py and its modules
 import hub_instance  # noqa: E402
 import hub_procs  # noqa: E402
 import localhub  # noqa: E402
+from tests.requirements import unavailable  # noqa: E402
 
 STUDENTS = ("alice", "bob", "mallory")  # a correct answer, a buggy one, a hostile one
 # RNNCell's checks and two of RNN's: a public check for Validate, checks bob fails and passes, and grading
@@ -85,7 +86,7 @@ def _localhub(*args) -> subprocess.CompletedProcess:
 def hub():
     reason = missing()
     if reason:
-        pytest.skip(reason)
+        unavailable("hub", reason)
     _localhub("sweep")  # the hubs of test runs that were killed
     name = f"t{secrets.token_hex(3)}"
     args = ["start", "--name", name, "--port", localhub.free_port(), "--hub-port", 0, "--proxy-api-port", 0,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox.client import Sandbox
+from tests.requirements import unavailable
 
 DAEMON = '''
 import os, time
@@ -40,7 +41,10 @@ def others():
     return found
 '''
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops privileges only as root")
+@pytest.fixture(autouse=True)
+def _as_root():
+    if os.geteuid() != 0:
+        unavailable("root", "the sandbox drops privileges only as root")
 
 
 def test_daemon_left_by_a_child_is_killed_under_bwrap():
