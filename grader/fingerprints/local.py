@@ -42,9 +42,16 @@ class Raised:
 @dataclass(frozen=True)
 class Weak:
     """An answer that depends on weights the check never set (a module left at its random init):
-    only its structure (types, shapes, dtypes) and exceptions can be compared."""
+    only its structure (types, shapes, dtypes) and exceptions can be compared. Some structure
+    depends on the values too (a greedy decoding that meets EOS after one token, then squeezed,
+    loses a dimension), so `alternatives` holds the answers of the same replay from other random
+    initialisations: the student's answer agrees when it has the structure of any of them."""
 
     answer: Any
+    alternatives: tuple = ()
+
+    def candidates(self) -> tuple:
+        return (self.answer,) + tuple(self.alternatives)
 
 
 class Unanswerable(Exception):
@@ -52,21 +59,34 @@ class Unanswerable(Exception):
 
 
 class LocalRun:
-    """One fresh 'child' for a trusted module: answers a check's calls in order."""
+    """One fresh 'child' for a trusted module: answers a check's calls in order.
 
-    def __init__(self, module: ModuleType):
+    The run draws its random numbers (a module's initial weights, dropout) from its own stream,
+    seeded with `seed`: the answers never depend on what ran before in the grader, and the
+    grader's own random state is left as it was."""
+
+    def __init__(self, module: ModuleType, seed: int = 0):
         self.module = module
         self.objects: dict[int, Any] = {}  # the student's handle ids -> this run's objects
         self.loaded: set[int] = set()  # ids of the parameters the check set with load_state_dict
+        self.seed = seed
+        self._rng: torch.Tensor | None = None  # this run's random state between calls
 
     def answer(self, call: Call) -> Any:
         """What `call` returns on this module (`Raised` when it raises)."""
-        try:
-            return self._dispatch(call)
-        except Unanswerable:
-            raise
-        except Exception as exc:  # the variant's own exception: an answer like any other
-            return Raised.of(type(exc).__name__, str(exc))
+        with torch.random.fork_rng(devices=[]):
+            if self._rng is None:
+                torch.manual_seed(self.seed)
+            else:
+                torch.set_rng_state(self._rng)
+            try:
+                return self._dispatch(call)
+            except Unanswerable:
+                raise
+            except Exception as exc:  # the variant's own exception: an answer like any other
+                return Raised.of(type(exc).__name__, str(exc))
+            finally:
+                self._rng = torch.get_rng_state()
 
     # -- plumbing ----------------------------------------------------------
     def _resolve(self, ref: wire.Ref):

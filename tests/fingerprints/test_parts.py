@@ -134,6 +134,76 @@ def test_local_run_marks_answers_of_unset_weights_weak_and_reports_exceptions():
     assert not isinstance(run.answer(Call("call", Ref(2), (torch.ones(1),), {})), Weak), "no parameters"
 
 
+RANDOM_INIT = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Decoder(nn.Module):
+        """Decodes until its (random) score says stop: the output's length depends on the weights."""
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(8))
+
+        def forward(self, x):
+            n = 1 + int((self.w > 0).sum())  # 1..9 tokens
+            return (x.sum() * torch.ones(1, n)).squeeze()  # one token: a 0-d tensor
+''')
+
+
+def test_a_local_run_draws_from_its_own_random_stream():
+    """A replay's random initialisation depends on its seed only, not on what the grader drew before,
+    and the grader's own random state is left as it was."""
+    mod = _module(RANDOM_INIT)
+
+    def weights(seed_before: int, seed: int = 0):
+        torch.manual_seed(seed_before)
+        run = LocalRun(mod, seed=seed)
+        run.answer(Call("new", "Decoder", (), {}, answer=Ref(1)))
+        state = torch.get_rng_state()
+        torch.rand(1)  # the grader goes on drawing
+        ref = run.answer(Call("call", Ref(1), (torch.ones(1),), {}))
+        return run.objects[1].w.detach().clone(), ref, state
+
+    w1, _, _ = weights(1)
+    w2, _, _ = weights(2)
+    assert torch.equal(w1, w2), "the grader's earlier draws changed a replay"
+    assert not torch.equal(w1, weights(1, seed=5)[0]), "another seed, another initialisation"
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    run = LocalRun(mod)
+    run.answer(Call("new", "Decoder", (), {}, answer=Ref(1)))
+    assert torch.equal(torch.rand(4), expected), "a replay disturbed the grader's random state"
+
+
+def test_a_weak_answer_whose_structure_depends_on_the_weights_agrees_with_any_initialisation():
+    """The student's 1-d answer agrees with a variant whose replay gave a 0-d tensor at seed 0 but a 1-d
+    one from another initialisation (the greedy_output_squeezed flake: a variant that met EOS at once)."""
+    one_token, tokens = torch.tensor(1.0), torch.ones(4)
+    assert not same(tokens, Weak(one_token))
+    assert same(tokens, Weak(one_token, (torch.ones(3),)))
+    assert not same(tokens, Weak(one_token, (torch.tensor(2.0),)))
+
+
+def test_variant_code_gives_weak_answers_their_alternatives(tmp_path):
+    from grader.fingerprints.sources import ALTERNATIVE_SEEDS, VariantCode
+
+    class Variants:
+        bugs = {}
+
+        def module(self, key):
+            return _module(RANDOM_INIT)
+
+    t = Transcript("t", [Call("new", "Decoder", (), {}, answer=Ref(1), done=True),
+                         Call("call", Ref(1), (torch.ones(1),), {}, done=True)])
+    answers = list(VariantCode(Variants()).answers("", t, request_digests(t)))
+    weak = answers[1]
+    assert isinstance(weak, Weak) and len(weak.alternatives) == len(ALTERNATIVE_SEEDS)
+    shapes = {tuple(a.value.shape) for a in weak.candidates()}
+    assert len(shapes) > 1, f"the seeds all gave one structure: {shapes}"
+
+
 # ----------------------------------------------------------------------------- catalogue
 def test_a_patch_reaches_its_definition_and_those_that_use_it(tmp_path):
     ref = tmp_path / "ref.py"
@@ -242,3 +312,16 @@ def test_a_check_that_no_single_bug_explains_is_named_by_a_pair_with_a_bug_alrea
     assert pair.bug == "a+b" and pair.message.startswith("Known bugs, both at once: bug a: says; and bug b: says")
     assert none.bug == "" and none.message == "differs"
     assert reference.bug == "", "answers that are the reference's name no bug (the check judged something else)"
+
+
+def test_every_option_of_a_remote_call_is_kept_from_the_replayed_arguments():
+    """An option that steers a call (count_ops, measure_cpu, ...) must never reach a replayed reference variant
+    as an argument: `CALL_OPTIONS` names every keyword `SubmissionProcess.call` takes besides the student's."""
+    import inspect
+
+    from grader.checks.submission import CALL_OPTIONS
+    from grader.sandbox.client import SubmissionProcess
+
+    params = inspect.signature(SubmissionProcess.call).parameters.values()
+    options = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+    assert options and options <= set(CALL_OPTIONS), options - set(CALL_OPTIONS)
