@@ -20,6 +20,7 @@ proves").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import torch
 
@@ -72,15 +73,9 @@ def _tensors(value) -> list:
     return [value]
 
 
-def counted_ops(sub, target, *args, expected, what: str, min_ops: int = 1, **kwargs) -> OpCount:
-    """`sub.call(target, *args, count_ops=True, **kwargs)`'s operation counts, after checking its result.
-
-    `expected` is the correct output (a tensor, or a tuple whose tensors are compared in order).
-    A correct result computed with fewer than `min_ops` counted operations was computed
-    where the counters could not see it: that is reported as tampering.
-    """
-    r = sub.call(target, *args, count_ops=True, **kwargs)
-    got, want = _tensors(r.value), _tensors(expected)
+def _check_result(value, expected, what: str) -> None:
+    """Fail unless `value` (what the child returned) matches `expected`: only correct results are measured."""
+    got, want = _tensors(value), _tensors(expected)
     if len(got) < len(want):
         fail(f"{what}: returned {len(got)} outputs, expected {len(want)}")
     try:
@@ -90,6 +85,19 @@ def counted_ops(sub, target, *args, expected, what: str, min_ops: int = 1, **kwa
                              check_dtype=False)
     except AssertionError as exc:
         fail(f"operation counts are only compared for correct results, and this one is wrong: {exc}")
+
+
+def counted_ops(sub, target, *args, expected, what: str, min_ops: int = 1, measure_cpu: bool = False,
+                **kwargs) -> OpCount:
+    """`sub.call(target, *args, count_ops=True, **kwargs)`'s operation counts, after checking its result.
+
+    `expected` is the correct output (a tensor, or a tuple whose tensors are compared in order).
+    A correct result computed with fewer than `min_ops` counted operations was computed
+    where the counters could not see it: that is reported as tampering. With `measure_cpu`,
+    the count also carries the call's CPU time, read from outside the child.
+    """
+    r = sub.call(target, *args, count_ops=True, measure_cpu=measure_cpu, **kwargs)
+    _check_result(r.value, expected, what)
     if r.n_ops is None or r.profiled_ops is None:
         fail(f"{what}: the operations could not be counted")
     if r.n_ops < max(min_ops, 1) or r.profiled_ops < r.n_ops:
@@ -102,12 +110,19 @@ def counted_ops(sub, target, *args, expected, what: str, min_ops: int = 1, **kwa
 # --------------------------------------------------------------------------- measured from outside
 # A loop costs the interpreter and torch's dispatcher microseconds per position; a vectorized
 # implementation does not. With tiny per-position work and many positions, a loop's CPU time grows
-# by orders of magnitude while a correct implementation's barely moves, so the comparison needs no
-# fine threshold: it fails a submission whose growth exceeds both an absolute bound and a multiple
-# of what the reference's own growth is on the same inputs.
-GROWTH_ABS = 12.0  # a parallel implementation's CPU time grows far less than this between the configs
-GROWTH_REL = 6.0  # ... and far less than this many times the reference's own growth
+# by orders of magnitude more than a correct implementation's, so the comparison needs no fine
+# threshold: it fails a submission whose CPU time grows (big minus base) by more than an absolute
+# amount and a multiple of the reference's own growth on the same inputs (correct implementations
+# written differently grow by at most 2x the reference's), or whose big call alone is far slower
+# than the reference's (see SLOW_REL).
+GROWTH_ABS_NS = 2_000_000  # a loop must add at least 2 ms of CPU time between the configurations ...
+GROWTH_REL = 6.0  # ... and this many times what the reference's time grows by
 REPEATS = 3  # the fastest of REPEATS calls (CPU time: other processes do not inflate it)
+# A child that burns CPU on the base configuration hides any growth; so the big configuration's own
+# CPU time is bounded too, far above what correct implementations written differently take (the
+# slowest in-tree alternative takes 8x the reference's) and far below a loop's (46x to 130x in a3 and a4).
+SLOW_REL = 25.0  # the big configuration's CPU time: at most this many times the reference's ...
+SLOW_ABS_NS = 10_000_000  # ... or the reference's plus 10 ms, whichever is larger
 
 
 def _cpu_of_reference(fn, args, kwargs) -> int:
@@ -122,7 +137,7 @@ def _cpu_of_reference(fn, args, kwargs) -> int:
     return max(best or 0, 1)
 
 
-_REFERENCE_RUNS: dict[str, tuple] = {}  # digest of (reference, inputs) -> (expected outputs, reference growth)
+_REFERENCE_RUNS: dict[str, tuple] = {}  # digest of (reference, inputs) -> (expected outputs, reference CPU ns)
 _REFERENCE_RUNS_MAX = 64
 
 
@@ -157,55 +172,113 @@ def _digest(value, h) -> None:
         h.update(repr(value).encode())
 
 
-def _reference_runs(reference, bargs, bkw, gargs, gkw):
-    """The reference's outputs on both configurations and its own CPU growth between them, computed once per
+class Config(NamedTuple):
+    """One configuration of a measured call: its arguments and, when it differs from the others', its own
+    module (`target`, in the child) and reference (in the grader)."""
+
+    args: tuple
+    kwargs: dict
+    target: Any = None
+    reference: Any = None
+
+
+def _config(value, target, reference) -> Config:
+    c = value if isinstance(value, Config) else Config(*value)
+    return c._replace(target=c.target if c.target is not None else target,
+                      reference=c.reference if c.reference is not None else reference)
+
+
+def _reference_runs(base: Config, big: Config):
+    """The reference's outputs on both configurations and its CPU time (ns) on each, computed once per
     run: every submission of a run gets the same inputs and reference weights (the run's draw), so only the
     first pays for them."""
     import hashlib
 
     h = hashlib.sha256()
-    _digest((reference, bargs, bkw, gargs, gkw), h)
+    _digest((base.reference, base.args, base.kwargs, big.reference, big.args, big.kwargs), h)
     key = h.hexdigest()
     if key not in _REFERENCE_RUNS:
-        expected = (reference(*bargs, **bkw), reference(*gargs, **gkw))
-        growth = _cpu_of_reference(reference, gargs, gkw) / _cpu_of_reference(reference, bargs, bkw)
+        expected = (base.reference(*base.args, **base.kwargs), big.reference(*big.args, **big.kwargs))
+        cpu = (_cpu_of_reference(base.reference, base.args, base.kwargs),
+               _cpu_of_reference(big.reference, big.args, big.kwargs))
         if len(_REFERENCE_RUNS) >= _REFERENCE_RUNS_MAX:
             _REFERENCE_RUNS.pop(next(iter(_REFERENCE_RUNS)))
-        _REFERENCE_RUNS[key] = (expected, growth)
+        _REFERENCE_RUNS[key] = (expected, cpu)
     return _REFERENCE_RUNS[key]
+
+
+def _timed(sub, c: Config, expected, what: str, call_kwargs: dict) -> int | None:
+    """One call's CPU time measured from outside the child (None where nothing outside measures), its result
+    checked first."""
+    r = sub.call(c.target, *c.args, measure_cpu=True, **c.kwargs, **call_kwargs)
+    _check_result(r.value, expected, what)
+    return None if r.cpu_ns is None else max(r.cpu_ns, 1)
+
+
+def _loop_like(cpu: dict, ref_cpu: tuple, base_label: str, big_label: str) -> tuple[str, str] | None:
+    """("growth"|"slow", words) when the measured CPU times look like a loop's, else None.
+
+    Growth is compared as an increment (big minus base): the child's fixed cost per call (the
+    wire, the sandbox) cancels out, and so does CPU time burnt on every call alike."""
+    grew = cpu[big_label] - cpu[base_label]
+    ref_grew = max(ref_cpu[1] - ref_cpu[0], 0)
+    if grew > max(GROWTH_ABS_NS, GROWTH_REL * ref_grew):
+        return "growth", (f"its CPU time grew by {grew / 1e6:.1f} ms from {base_label} to {big_label} (a correct "
+                          f"implementation's: by {ref_grew / 1e6:.2f} ms)")
+    if cpu[big_label] > max(SLOW_REL * ref_cpu[1], ref_cpu[1] + SLOW_ABS_NS):
+        return "slow", (f"the call with {big_label} took {cpu[big_label] / 1e6:.0f} ms of CPU time, "
+                        f"{cpu[big_label] / ref_cpu[1]:.0f}x a correct implementation's "
+                        f"({ref_cpu[1] / 1e6:.1f} ms)")
+    return None
 
 
 def measured_growth(sub, target, configs: dict, reference, *, what: str, why: str, **call_kwargs) -> None:
     """Fail when the submission's CPU time grows with a size like a loop's, measured from outside its process.
 
-    `configs` maps a label to ``(args, kwargs)`` of one call; the first is the base and the
-    second scales one size up by a large factor (the label says which). `reference(*args,
-    **kwargs)` computes the correct output in the grader (it is also timed there, to calibrate).
-    The submission's CPU time comes from the kernel's accounting of its processes, which code in
-    the child cannot change; if its own operation counts claim no growth while the measured time
-    grows like a loop, that contradiction is reported as tampering.
+    `configs` maps a label to ``(args, kwargs)`` of one call, or to a `Config` naming its own
+    target and reference; the first is the base and the second scales one size up by a large
+    factor (the label says which). `reference(*args, **kwargs)` computes the correct output in
+    the grader (it is also timed there, to calibrate). The submission's CPU time comes from the
+    kernel's accounting of its processes, which code in the child cannot change. A loop shows as
+    a growth far above the reference's, or (should the child burn CPU on the base configuration
+    to hide the growth) as a big call far slower than the reference's. Timed calls (two on the
+    base, one on the big configuration) decide a pass; anything that looks like a loop is
+    measured again, as the fastest of REPEATS counted calls, before it is reported; if the
+    child's own operation counts then claim no growth while the time grows like a loop, that
+    contradiction is tampering.
     """
-    (base_label, (bargs, bkw)), (big_label, (gargs, gkw)) = list(configs.items())[:2]
-    outputs, ref_growth = _reference_runs(reference, bargs, bkw, gargs, gkw)
-    cpu, counts = {}, {}
-    for label, args, kw, expected in ((base_label, bargs, bkw, outputs[0]), (big_label, gargs, gkw, outputs[1])):
+    (base_label, base), (big_label, big) = [(label, _config(v, target, reference))
+                                             for label, v in list(configs.items())[:2]]
+    outputs, ref_cpu = _reference_runs(base, big)
+    runs = ((base_label, base, outputs[0], 2), (big_label, big, outputs[1], 1))
+    cpu = {}
+    for label, c, expected, n in runs:
+        times = [_timed(sub, c, expected, what, call_kwargs) for _ in range(n)]
+        cpu[label] = None if None in times else min(times)
+    if None in cpu.values():
+        if getattr(getattr(sub, "_sandbox", None), "policy", "") == "kernel":
+            for _, c, expected, _ in runs:  # nbgrader's in-kernel run: nothing outside measures, counts decide
+                counted_ops(sub, c.target, *c.args, expected=expected, what=what, **c.kwargs, **call_kwargs)
+            return
+        raise RuntimeError("the grader could not read the CPU time of the submission's processes "
+                           "(is /proc readable?); this check cannot be judged here")
+    if _loop_like(cpu, ref_cpu, base_label, big_label) is None:
+        return
+    counts = {}
+    for label, c, expected, _ in runs:  # confirm: the fastest of REPEATS, with the child's own counts
         best = None
         for _ in range(REPEATS):
-            n = counted_ops(sub, target, *args, expected=expected, what=what, **kw, **call_kwargs)
-            if n.cpu_ns is None:
-                if getattr(getattr(sub, "_sandbox", None), "policy", "") == "kernel":
-                    return  # nbgrader's in-kernel run: nothing outside the kernel measures, the counts decide
-                raise RuntimeError("the grader could not read the CPU time of the submission's processes "
-                                   "(is /proc readable?); this check cannot be judged here")
-            best = n.cpu_ns if best is None else min(best, n.cpu_ns)
+            n = counted_ops(sub, c.target, *c.args, expected=expected, what=what, measure_cpu=True,
+                            **c.kwargs, **call_kwargs)
+            best = n.cpu_ns if best is None else min(best, n.cpu_ns or best)
             counts[label] = n
-        cpu[label] = max(best, 1)
-    growth = cpu[big_label] / cpu[base_label]
-    if growth <= max(GROWTH_ABS, GROWTH_REL * ref_growth):
+        cpu[label] = max(best or 1, 1)
+    found = _loop_like(cpu, ref_cpu, base_label, big_label)
+    if found is None:
         return
-    detail = (f"{what}: measured from outside your process, its CPU time grew {growth:.0f}x from {base_label} to "
-              f"{big_label} (a correct implementation: {ref_growth:.1f}x): {why}")
-    if counts[base_label].dispatch == counts[big_label].dispatch and \
+    kind, words = found
+    detail = f"{what}: measured from outside your process, {words}: {why}"
+    if kind == "growth" and counts[base_label].dispatch == counts[big_label].dispatch and \
             counts[base_label].profiler == counts[big_label].profiler:
         raise Tampering(detail + "; yet your process reported the same operation counts for both, which "
                                  "contradicts what was measured")

@@ -122,7 +122,7 @@ class GradingPlugin:
                                 max_score=self.max_score(), checks_version=self.checks_version)
         make = self.fingerprints.submission if self.fingerprints is not None else Submission
         sub = make(self.sandbox, job.source, job.module, job.filename or f"{job.module}.py")
-        counted: list[int] = []  # positions of the checks whose verdict rests on counts the child reported
+        counted: list[int] = []  # positions of the checks that judge how the child computes (counted or timed calls)
         self._current = sub
         self._outcomes = {}
         start = time.monotonic()
@@ -224,5 +224,5 @@ def _void_after_tampering(result: SubmissionResult, counted: list[int]) -> None:
         c = result.checks[i]
         if c.status == "passed":
             c.score, c.status = 0.0, "error"
-            c.message = (f"voided: seqgrade detected tampering in {', '.join(tampered[:3])}, so the operation "
-                         "counts your process reported cannot be trusted for this check either")
+            c.message = (f"voided: seqgrade detected tampering in {', '.join(tampered[:3])}, so no verdict on how "
+                         "your process computes (its operation counts, its timed calls) stands for this check either")

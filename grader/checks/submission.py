@@ -71,10 +71,10 @@ class Submission:
 
     def call(self, target: Ref | str, *args, **kwargs) -> CallResult:
         what = target if isinstance(target, str) else kwargs.get("method", "forward").replace("__call__", "forward")
-        self.called = f"{what}({_arguments(args, {k: v for k, v in kwargs.items() if k not in _CALL_OPTIONS})})"
+        self.called = f"{what}({_arguments(args, {k: v for k, v in kwargs.items() if k not in CALL_OPTIONS})})"
         kwargs.setdefault("timeout", self.timeout)
-        if kwargs.get("count_ops"):
-            self.counted = True  # this check's verdict rests on what the child reported about itself
+        if kwargs.get("count_ops") or kwargs.get("measure_cpu"):
+            self.counted = True  # a verdict on how the child computes: void once the child is caught tampering
         return self._process().call(target, *args, **kwargs)
 
     def build(self, name: str, state: dict[str, torch.Tensor], *args, dtype: torch.dtype | None = None,
@@ -95,7 +95,8 @@ class Submission:
         return "; ".join(x for x in (self.built, self.called) if x)
 
 
-_CALL_OPTIONS = {"method", "grad", "backward", "count_ops", "keep", "timeout"}
+# Keyword arguments of `call` that steer the call instead of reaching the student's code.
+CALL_OPTIONS = ("method", "grad", "backward", "count_ops", "measure_cpu", "keep", "timeout")
 
 
 def _size(v: Any, depth: int = 0) -> str:

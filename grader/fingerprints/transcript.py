@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks.submission import Submission
+from ..checks.submission import CALL_OPTIONS, Submission
 from ..sandbox.client import SubmissionRaised
 from ..sandbox.wire import Ref
 
-# Keyword arguments of `Submission.call` that steer the call instead of reaching the student's code.
-CALL_OPTIONS = ("method", "grad", "backward", "count_ops", "keep", "timeout")
 
 
 @dataclass

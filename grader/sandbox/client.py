@@ -190,13 +190,16 @@ class SubmissionProcess:
         self._request({"op": "set_mode", "ref": ref.id, "train": bool(train)}, None, timeout)
 
     def call(self, target: wire.Ref | str, *args, method: str = "__call__", grad: bool = False,
-             backward: Any = None, count_ops: bool = False, keep: bool = False,
+             backward: Any = None, count_ops: bool = False, measure_cpu: bool = False, keep: bool = False,
              timeout: float = 30.0, **kwargs) -> CallResult:
         """Call a module (a Ref from `new`), one of its methods, or a module-level function by name.
 
         Arguments wrapped in `wire.GradInput` are sent with requires_grad; with
         `backward` (grads shaped like the output), the child back-propagates
-        sum(output * grad) and returns input and parameter gradients.
+        sum(output * grad) and returns input and parameter gradients. `count_ops`
+        asks the child to count the call's tensor operations; `measure_cpu` has the
+        grader read the CPU time of the submission's processes before and after the
+        call, from the host's /proc (a walk over every process: only when asked).
         """
         enc = wire.Encoder()
         if isinstance(target, str):
@@ -208,9 +211,9 @@ class SubmissionProcess:
                   "kwargs": [[k, enc.encode(v)] for k, v in kwargs.items()], "grad": grad,
                   "count_ops": count_ops, "nonce": nonce, "keep": keep,
                   "backward": enc.encode(backward) if backward is not None else None}
-        cpu_before = self._sandbox.submission_cpu_ns() if count_ops else None
+        cpu_before = self._sandbox.submission_cpu_ns() if measure_cpu else None
         reply, tensors = self._request(header, enc.tensors, timeout)
-        cpu_after = self._sandbox.submission_cpu_ns() if count_ops else None
+        cpu_after = self._sandbox.submission_cpu_ns() if measure_cpu else None
         try:
             value = wire.decode(reply.get("value"), tensors)
             in_grads = wire.decode(reply.get("input_grads", []), tensors)

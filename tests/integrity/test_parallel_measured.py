@@ -1,0 +1,39 @@
+"""The parallelism checks measured from outside the child fail an honest loop, and pass a correct implementation.
+
+`measured_growth` decides a pass on one timed call per configuration and measures a suspicious growth
+again (the fastest of REPEATS counted calls) before it reports anything. These tests hold both halves:
+a plain loop over positions, heads or source positions, with no tampering, fails the measured check with
+its own message (not as tampering: its counts grow too), and the reference, graded in the same session,
+passes every one of them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.checks import mutants_a3_attention, mutants_a4_seq2seq, mutants_a5_transformer
+from tests.checks.grading import grade_sources, reference_source
+
+CASES = [
+    ("a3_attention", mutants_a3_attention, "sdpa_loop_over_positions", "test_sdpa_parallel_measured",
+     "grew by"),
+    ("a3_attention", mutants_a3_attention, "mha_loop_over_heads", "test_mha_parallel_measured", "loops over heads"),
+    ("a4_seq2seq", mutants_a4_seq2seq, "attn_loop_over_source", "test_attention_decoder_parallel_measured",
+     "loops over source positions"),
+    ("a5_transformer", mutants_a5_transformer, "encoder_ffn_loop_over_positions",
+     "test_encoder_layer_parallel_measured", "loops over positions"),
+]
+
+
+@pytest.mark.parametrize("assignment,mutants,mutant,check,words", CASES, ids=[c[2] for c in CASES])
+def test_an_honest_loop_fails_the_measured_check_and_the_reference_passes(assignment, mutants, mutant, check,
+                                                                         words):
+    m = next(x for x in mutants.MUTANTS if x.name == mutant)
+    ref = reference_source(assignment)
+    results = grade_sources(assignment, {"loop": m.apply(ref), "reference": ref})
+    got = {c.name: c for c in results["loop"].checks}[check]
+    assert got.status == "failed", (got.status, got.message)
+    assert "measured from outside your process" in got.message and words in got.message, got.message
+    assert not any(f.kind == "tampering" for f in results["loop"].flags), results["loop"].flags
+    passed = {c.name: c for c in results["reference"].checks}[check]
+    assert passed.status == "passed", passed.message
