@@ -37,3 +37,30 @@ def test_an_honest_loop_fails_the_measured_check_and_the_reference_passes(assign
     assert not any(f.kind == "tampering" for f in results["loop"].flags), results["loop"].flags
     passed = {c.name: c for c in results["reference"].checks}[check]
     assert passed.status == "passed", passed.message
+
+
+# Burning CPU time does not hide a loop: spent on every call alike, it cancels out of the growth (big minus
+# base); spent on the small configuration only, the big call is still far slower than a correct one's.
+SPIN = '''
+import time as _time
+_looped_sdpa = scaled_dot_product_attention
+
+
+def scaled_dot_product_attention(query, key, value, *args, **kwargs):
+    if {when}:
+        end = _time.thread_time() + 0.04
+        while _time.thread_time() < end:
+            pass
+    return _looped_sdpa(query, key, value, *args, **kwargs)
+'''
+
+
+@pytest.mark.parametrize("when", ["True", "query.size(-2) <= 8 and query.size(0) <= 8"],
+                         ids=["on_every_call", "on_the_small_configuration"])
+def test_cpu_burnt_to_hide_a_loop_does_not_hide_it(when):
+    loop = next(x for x in mutants_a3_attention.MUTANTS if x.name == "sdpa_loop_over_positions")
+    ref = reference_source("a3_attention")
+    results = grade_sources("a3_attention", {"spin": loop.apply(ref) + SPIN.format(when=when), "reference": ref})
+    got = {c.name: c for c in results["spin"].checks}["test_sdpa_parallel_measured"]
+    assert got.status != "passed" and "measured from outside your process" in got.message, (got.status, got.message)
+    assert results["reference"].score == results["reference"].max_score
