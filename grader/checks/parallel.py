@@ -241,8 +241,8 @@ def measured_growth(sub, target, configs: dict, reference, *, what: str, why: st
     the grader (it is also timed there, to calibrate). The submission's CPU time comes from the
     kernel's accounting of its processes, which code in the child cannot change. A loop shows as
     a growth far above the reference's, or (should the child burn CPU on the base configuration
-    to hide the growth) as a big call far slower than the reference's. Timed calls (two on the
-    base, one on the big configuration) decide a pass; anything that looks like a loop is
+    to hide the growth) as a big call far slower than the reference's. One timed call per
+    configuration decides a pass; anything that looks like a loop is
     measured again, as the fastest of REPEATS counted calls, before it is reported; if the
     child's own operation counts then claim no growth while the time grows like a loop, that
     contradiction is tampering.
@@ -250,14 +250,11 @@ def measured_growth(sub, target, configs: dict, reference, *, what: str, why: st
     (base_label, base), (big_label, big) = [(label, _config(v, target, reference))
                                              for label, v in list(configs.items())[:2]]
     outputs, ref_cpu = _reference_runs(base, big)
-    runs = ((base_label, base, outputs[0], 2), (big_label, big, outputs[1], 1))
-    cpu = {}
-    for label, c, expected, n in runs:
-        times = [_timed(sub, c, expected, what, call_kwargs) for _ in range(n)]
-        cpu[label] = None if None in times else min(times)
+    runs = ((base_label, base, outputs[0]), (big_label, big, outputs[1]))
+    cpu = {label: _timed(sub, c, expected, what, call_kwargs) for label, c, expected in runs}
     if None in cpu.values():
         if getattr(getattr(sub, "_sandbox", None), "policy", "") == "kernel":
-            for _, c, expected, _ in runs:  # nbgrader's in-kernel run: nothing outside measures, counts decide
+            for _, c, expected in runs:  # nbgrader's in-kernel run: nothing outside measures, counts decide
                 counted_ops(sub, c.target, *c.args, expected=expected, what=what, **c.kwargs, **call_kwargs)
             return
         raise RuntimeError("the grader could not read the CPU time of the submission's processes "
@@ -265,7 +262,7 @@ def measured_growth(sub, target, configs: dict, reference, *, what: str, why: st
     if _loop_like(cpu, ref_cpu, base_label, big_label) is None:
         return
     counts = {}
-    for label, c, expected, _ in runs:  # confirm: the fastest of REPEATS, with the child's own counts
+    for label, c, expected in runs:  # confirm: the fastest of REPEATS, with the child's own counts
         best = None
         for _ in range(REPEATS):
             n = counted_ops(sub, c.target, *c.args, expected=expected, what=what, measure_cpu=True,

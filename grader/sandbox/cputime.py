@@ -15,11 +15,24 @@ import os
 _TICK_NS = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 
 
-def _stat_fields(pid: int) -> list[bytes] | None:
+def _read(path: str) -> bytes | None:
+    """A small /proc file's bytes (None when it is gone): one open and one read, no Python file object,
+    since a measurement walks every process of the host twice per timed call."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _stat_fields(pid: int) -> list[bytes] | None:
+    raw = _read(f"/proc/{pid}/stat")
+    if not raw or b")" not in raw:
         return None
     return raw[raw.rindex(b")") + 2:].split()  # after "pid (comm) "; fields[0] is the state
 
@@ -75,10 +88,10 @@ def process_cpu_ns(pid: int) -> int:
     except OSError:
         return 0
     for tid in tasks:
+        raw = _read(f"/proc/{pid}/task/{tid}/schedstat")
         try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
+            total += int(raw.split()[0]) if raw else 0
+        except (ValueError, IndexError):
             pass
     fields = _stat_fields(pid)
     if fields is not None and len(fields) > 14:
