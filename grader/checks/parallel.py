@@ -137,8 +137,8 @@ def _cpu_of_reference(fn, args, kwargs) -> int:
     return max(best or 0, 1)
 
 
-_REFERENCE_RUNS: dict[str, tuple] = {}  # digest of (reference, inputs) -> (expected outputs, reference CPU ns)
-_REFERENCE_RUNS_MAX = 64
+_REFERENCE_RUNS: dict[str, object] = {}  # digest of (reference, inputs) -> its outputs, or its CPU times
+_REFERENCE_RUNS_MAX = 256  # a run keeps a few per measured check (more for one that looks like a loop)
 
 
 def _digest(value, h) -> None:
@@ -188,30 +188,58 @@ def _config(value, target, reference) -> Config:
                       reference=c.reference if c.reference is not None else reference)
 
 
-def _reference_runs(base: Config, big: Config):
-    """The reference's outputs on both configurations and its CPU time (ns) on each, computed once per
-    run: every submission of a run gets the same inputs and reference weights (the run's draw), so only the
-    first pays for them."""
+def _once_per_run(parts, compute):
+    """`compute()`, cached for the run under a digest of `parts` (references and inputs): every submission of
+    a run gets the same inputs and reference weights (the run's draw), so only the first pays."""
     import hashlib
 
     h = hashlib.sha256()
-    _digest((base.reference, base.args, base.kwargs, big.reference, big.args, big.kwargs), h)
+    _digest(parts, h)
     key = h.hexdigest()
     if key not in _REFERENCE_RUNS:
-        expected = (base.reference(*base.args, **base.kwargs), big.reference(*big.args, **big.kwargs))
-        cpu = (_cpu_of_reference(base.reference, base.args, base.kwargs),
-               _cpu_of_reference(big.reference, big.args, big.kwargs))
         if len(_REFERENCE_RUNS) >= _REFERENCE_RUNS_MAX:
             _REFERENCE_RUNS.pop(next(iter(_REFERENCE_RUNS)))
-        _REFERENCE_RUNS[key] = (expected, cpu)
+        _REFERENCE_RUNS[key] = compute()
     return _REFERENCE_RUNS[key]
 
 
-def _timed(sub, c: Config, expected, what: str, call_kwargs: dict) -> int | None:
-    """One call's CPU time measured from outside the child (None where nothing outside measures), its result
-    checked first."""
+def _reference_runs(base: Config, big: Config):
+    """The reference's CPU time (ns) on both configurations, once per run."""
+    return _once_per_run(("cpu", base.reference, base.args, base.kwargs, big.reference, big.args, big.kwargs),
+                         lambda: (_cpu_of_reference(base.reference, base.args, base.kwargs),
+                                  _cpu_of_reference(big.reference, big.args, big.kwargs)))
+
+
+def _expected(c: Config):
+    """The reference's output on `c`, once per run."""
+    return _once_per_run(("out", c.reference, c.args, c.kwargs), lambda: c.reference(*c.args, **c.kwargs))
+
+
+def _fresh(value, i: int):
+    """`value` (a configuration's arguments) with every floating-point tensor's elements rotated by `i`: the
+    same sizes, other numbers. Each repeated measurement is of inputs the child has not seen, so a child that
+    remembers its answers still pays for computing each one (integer tokens and boolean masks stay)."""
+    if i == 0:
+        return value
+    if isinstance(value, torch.Tensor):
+        if not value.is_floating_point() or value.numel() < 2:
+            return value
+        return value.flatten().roll(i).view_as(value).contiguous()
+    if isinstance(value, Config):
+        return value._replace(args=_fresh(value.args, i), kwargs=_fresh(value.kwargs, i))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_fresh(v, i) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v, i) for k, v in value.items()}
+    return value
+
+
+def _timed(sub, c: Config, what: str, call_kwargs: dict, i: int = 0) -> int | None:
+    """The CPU time of one call on the `i`-th fresh inputs of `c`, measured from outside the child (None where
+    nothing outside measures), its result checked first."""
+    c = _fresh(c, i)
     r = sub.call(c.target, *c.args, measure_cpu=True, **c.kwargs, **call_kwargs)
-    _check_result(r.value, expected, what)
+    _check_result(r.value, _expected(c), what)
     return None if r.cpu_ns is None else max(r.cpu_ns, 1)
 
 
@@ -249,29 +277,30 @@ def measured_growth(sub, target, configs: dict, reference, *, what: str, why: st
     """
     (base_label, base), (big_label, big) = [(label, _config(v, target, reference))
                                              for label, v in list(configs.items())[:2]]
-    outputs, ref_cpu = _reference_runs(base, big)
-    runs = ((base_label, base, outputs[0]), (big_label, big, outputs[1]))
-    cpu = {label: _timed(sub, c, expected, what, call_kwargs) for label, c, expected in runs}
+    ref_cpu = _reference_runs(base, big)
+    runs = ((base_label, base), (big_label, big))
+    cpu = {label: _timed(sub, c, what, call_kwargs) for label, c in runs}
     if None in cpu.values():
         if getattr(getattr(sub, "_sandbox", None), "policy", "") == "kernel":
-            for _, c, expected in runs:  # nbgrader's in-kernel run: nothing outside measures, counts decide
-                counted_ops(sub, c.target, *c.args, expected=expected, what=what, **c.kwargs, **call_kwargs)
+            for _, c in runs:  # nbgrader's in-kernel run: nothing outside measures, counts decide
+                counted_ops(sub, c.target, *c.args, expected=_expected(c), what=what, **c.kwargs, **call_kwargs)
             return
         raise RuntimeError("the grader could not read the CPU time of the submission's processes "
                            "(is /proc readable?); this check cannot be judged here")
     if _loop_like(cpu, ref_cpu, base_label, big_label) is None:
         return
-    # a loop, or a spike (a collection pause, a burst of page faults): time both again, cheaply, first
-    cpu = {label: min(cpu[label], _timed(sub, c, expected, what, call_kwargs) or cpu[label])
-           for label, c, expected in runs}
+    # A loop, or a spike (a collection pause, a burst of page faults): time both again, cheaply, first. Every
+    # repeat is on fresh inputs (_fresh), so the fastest of several calls is never a remembered answer.
+    cpu = {label: min(cpu[label], _timed(sub, c, what, call_kwargs, 1) or cpu[label]) for label, c in runs}
     if _loop_like(cpu, ref_cpu, base_label, big_label) is None:
         return
     counts = {}
-    for label, c, expected in runs:  # confirm: the fastest of REPEATS, with the child's own counts
+    for label, c in runs:  # confirm: the fastest of REPEATS, with the child's own counts
         best = None
-        for _ in range(REPEATS):
-            n = counted_ops(sub, c.target, *c.args, expected=expected, what=what, measure_cpu=True,
-                            **c.kwargs, **call_kwargs)
+        for r in range(REPEATS):
+            f = _fresh(c, 2 + r)
+            n = counted_ops(sub, f.target, *f.args, expected=_expected(f), what=what, measure_cpu=True,
+                            **f.kwargs, **call_kwargs)
             best = n.cpu_ns if best is None else min(best, n.cpu_ns or best)
             counts[label] = n
         cpu[label] = max(best or 1, 1)

@@ -113,7 +113,7 @@ class _Counters:
             self.problems.append(f"the operation profiler was tampered with ({type(exc).__name__})")
             self.profiled = None
             return False
-        names = [e.name() for thread in events for e in thread]  # a pop's name is empty: one call per event
+        names = [e.name() for thread in events for e in thread if e.kind() == "push"]
         begin, end = f"seqgrade-begin-{self.nonce}", f"seqgrade-end-{self.nonce}"
         if begin not in names or end not in names:
             self.problems.append("the operation profiler was restarted during the call")

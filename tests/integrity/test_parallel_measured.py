@@ -64,3 +64,30 @@ def test_cpu_burnt_to_hide_a_loop_does_not_hide_it(when):
     got = {c.name: c for c in results["spin"].checks}["test_sdpa_parallel_measured"]
     assert got.status != "passed" and "measured from outside your process" in got.message, (got.status, got.message)
     assert results["reference"].score == results["reference"].max_score
+
+
+# A repeated measurement must not be of the same inputs: a child that remembers its answers pays for the loop
+# once, and any "fastest of several calls" on the same inputs would then time the cache, not the loop. On a
+# cache hit it runs one tensor operation, so the counters see work.
+MEMO = '''
+_looped_sdpa = scaled_dot_product_attention
+_answers = {}
+
+
+def scaled_dot_product_attention(query, key, value, *args, **kwargs):
+    k = (query.numpy().tobytes(), key.numpy().tobytes(), value.numpy().tobytes(), tuple(query.shape), repr(args),
+         repr(sorted(kwargs.items())))
+    if k not in _answers:
+        _answers[k] = _looped_sdpa(query, key, value, *args, **kwargs)
+    out, weights = _answers[k]
+    return out + 0, weights
+'''
+
+
+def test_a_loop_that_remembers_its_answers_is_not_timed_from_its_cache():
+    loop = next(x for x in mutants_a3_attention.MUTANTS if x.name == "sdpa_loop_over_positions")
+    ref = reference_source("a3_attention")
+    results = grade_sources("a3_attention", {"memo": loop.apply(ref) + MEMO, "reference": ref})
+    got = {c.name: c for c in results["memo"].checks}["test_sdpa_parallel_measured"]
+    assert got.status != "passed" and "measured from outside your process" in got.message, (got.status, got.message)
+    assert results["reference"].score == results["reference"].max_score
