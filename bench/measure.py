@@ -18,9 +18,10 @@ class Measurement:
     output: str
 
 
-def run_measured(cmd: list[str], env: dict | None = None, interval: float = 0.05) -> Measurement:
+def run_measured(cmd: list[str], env: dict | None = None, interval: float = 0.05,
+                 cwd: str | None = None) -> Measurement:
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     peak = 0.0
     done = threading.Event()
 

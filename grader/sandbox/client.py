@@ -168,7 +168,7 @@ class SubmissionProcess:
     def new(self, name: str, *args, dtype: torch.dtype | None = None, timeout: float = 30.0,
             **kwargs) -> wire.Ref:
         """Construct `module.<name>(*args, **kwargs)` in the child (optionally `.to(dtype)`)."""
-        enc = wire.Encoder()
+        enc = wire.Encoder(copy=False)
         header = {"op": "new", "name": name, "args": enc.encode(list(args)),
                   "kwargs": [[k, enc.encode(v)] for k, v in kwargs.items()],
                   "dtype": wire.dtype_name(dtype) if dtype else None}
@@ -177,7 +177,7 @@ class SubmissionProcess:
 
     def load_state_dict(self, ref: wire.Ref, state: dict[str, torch.Tensor], strict: bool = True,
                         timeout: float = 30.0) -> dict:
-        tensors = {k: v.detach().contiguous().clone() for k, v in state.items()}
+        tensors = dict(state)  # packed into bytes at once: the frame is the copy
         reply, _ = self._request({"op": "load_state_dict", "ref": ref.id, "strict": strict}, tensors,
                                  timeout)
         return {"missing": list(reply.get("missing", [])), "unexpected": list(reply.get("unexpected", []))}
@@ -201,7 +201,7 @@ class SubmissionProcess:
         grader read the CPU time of the submission's processes before and after the
         call, from the host's /proc (a walk over every process: only when asked).
         """
-        enc = wire.Encoder()
+        enc = wire.Encoder(copy=False)
         if isinstance(target, str):
             tgt, attr = None, target
         else:

@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 from safetensors.torch import load as _st_load
-from safetensors.torch import save as _st_save
 
 MAGIC = b"SQG1"
 _HEADER = struct.Struct("<4sIQ")
@@ -31,6 +30,16 @@ _DTYPES = {
     "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool,
 }
 _DTYPE_NAMES = {v: k for k, v in _DTYPES.items()}
+try:  # exactly the dtypes the installed safetensors reads back
+    from safetensors.torch import _TYPES as _ST_NAMES
+    _ST_DTYPES = {dtype: name for name, dtype in _ST_NAMES.items()}
+except ImportError:  # pragma: no cover - a safetensors without the table
+    _ST_DTYPES = {
+        torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+        torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+        torch.bool: "BOOL",
+    }
+_ST_LENGTH = struct.Struct("<Q")
 
 
 class WireError(Exception):
@@ -122,13 +131,16 @@ def dtype_from_name(name: str) -> torch.dtype:
 class Encoder:
     """Turns a nested value into JSON-able data plus a dict of named tensors."""
 
-    def __init__(self, strict_tensors: bool = True):
+    def __init__(self, strict_tensors: bool = True, copy: bool = True):
         self.tensors: dict[str, torch.Tensor] = {}
         self.strict_tensors = strict_tensors
+        self.copy = copy
 
     def _tensor(self, t: torch.Tensor) -> str:
+        """Keep `t` (a copy of it unless ``copy=False``: for a frame packed at once, whose bytes are the copy)."""
         name = f"t{len(self.tensors)}"
-        self.tensors[name] = t.detach().to("cpu").contiguous().clone()
+        t = t.detach().to("cpu").contiguous()
+        self.tensors[name] = t.clone() if self.copy else t
         return name
 
     def encode(self, v: Any) -> Any:
@@ -217,9 +229,37 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor], resolve_ref, depth: int)
     raise WireError(f"malformed value {str(obj)[:80]}")
 
 
+def safetensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
+    """`tensors` in the safetensors format (what ``safetensors.torch.save`` writes, read back by its loader).
+
+    Written here because the library's writer costs about 35 us per tensor
+    (it looks for shared storage, which the wire never sends), and a state
+    dict crosses the wire for every module a check builds. Only the writing is
+    ours: every frame is read by safetensors' own validating parser.
+    """
+    header: dict = {}
+    parts: list[torch.Tensor] = []
+    offset = 0
+    for name, t in tensors.items():
+        t = t.detach().to("cpu").contiguous()
+        size = t.numel() * t.element_size()
+        try:
+            header[name] = {"dtype": _ST_DTYPES[t.dtype], "shape": list(t.shape),
+                            "data_offsets": [offset, offset + size]}
+        except KeyError:
+            raise WireError(f"tensor {name} has a dtype the wire does not carry ({t.dtype})") from None
+        if size:
+            parts.append(t.view(-1).view(torch.uint8))
+        offset += size
+    meta = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    meta += b" " * (-len(meta) % 8)  # the format pads its header to 8 bytes
+    data = torch.cat(parts).numpy().tobytes() if parts else b""
+    return _ST_LENGTH.pack(len(meta)) + meta + data
+
+
 def pack(header: dict, tensors: dict[str, torch.Tensor] | None = None) -> bytes:
     data = json.dumps(header, allow_nan=False).encode("utf-8")
-    blob = _st_save(tensors) if tensors else b""
+    blob = safetensors_bytes(tensors) if tensors else b""
     return _HEADER.pack(MAGIC, len(data), len(blob)) + data + blob
 
 

@@ -132,6 +132,54 @@ def test_tensor_requiring_grad_arrives_detached():
     assert not back.requires_grad and torch.equal(back, torch.full((2,), 2.0))
 
 
+ST_DTYPES = sorted(wire._ST_DTYPES, key=str)
+
+
+@pytest.mark.parametrize("dtype", ST_DTYPES, ids=[str(d).removeprefix("torch.") for d in ST_DTYPES])
+def test_the_wire_writes_what_the_safetensors_library_reads_for_every_dtype_it_knows(dtype):
+    from safetensors.torch import load, save
+
+    raw = torch.randint(0, 256, (6 * dtype.itemsize,), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    tensors = {"matrix": raw.view(dtype).reshape(2, 3), "scalar": torch.zeros((), dtype=dtype),
+               "empty": torch.zeros(0, 2, dtype=dtype)}
+    ours, theirs = load(wire.safetensors_bytes(tensors)), load(save(tensors))
+    assert sorted(ours) == sorted(tensors)
+    for name, t in theirs.items():
+        assert ours[name].dtype == t.dtype and ours[name].shape == t.shape
+        assert torch.equal(ours[name].view(-1).view(torch.uint8), t.view(-1).view(torch.uint8)), name
+
+
+def test_tensors_that_share_memory_are_written_each_with_its_own_bytes():
+    base = torch.arange(12.0)
+    tied = {"weight": base.view(3, 4), "decoder.weight": base.view(3, 4), "tail": base[8:],
+            "transposed": base.view(3, 4).t()}
+    back = load_safetensors(wire.safetensors_bytes(tied))
+    for name, t in tied.items():
+        assert torch.equal(back[name], t) and back[name].is_contiguous()
+
+
+def test_a_frame_packed_from_an_encoder_that_does_not_copy_carries_the_values_of_packing_time():
+    t = torch.arange(4.0)
+    enc = Encoder(copy=False)
+    frame = pack({"value": enc.encode(t)}, enc.tensors)
+    t.add_(100)  # after packing: the frame already holds the bytes
+    n_json, _ = unpack_header(frame[:HEADER_SIZE])
+    header, tensors = unpack_body(frame[HEADER_SIZE:HEADER_SIZE + n_json], frame[HEADER_SIZE + n_json:])
+    assert torch.equal(decode(header["value"], tensors), torch.arange(4.0))
+
+
+def test_a_dtype_the_wire_does_not_carry_is_a_wire_error():
+    dtype = next(d for d in (torch.complex128, torch.complex32, torch.quint8) if d not in wire._ST_DTYPES)
+    with pytest.raises(WireError, match=str(dtype).removeprefix("torch.")):
+        wire.safetensors_bytes({"z": torch.zeros(2, dtype=dtype)})
+
+
+def load_safetensors(blob: bytes) -> dict:
+    from safetensors.torch import load
+
+    return load(blob)
+
+
 def test_the_same_tensor_twice_arrives_twice():
     t = torch.arange(3)
     back = send_and_receive((t, t))
