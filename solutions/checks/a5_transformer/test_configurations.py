@@ -105,22 +105,15 @@ def test_long_sequences(sub, ref, once):
 @check(points=1, description="Transformer.forward: no Python loop over positions or batch items (embedding, "
                              "positional encoding, masks and layers)", kind="parallelism",
        promises=("parallel.no-loop", "transformer.embedding"), targets=("Transformer",))
-def test_transformer_parallel(sub, ref, draw):
-    Vs, Vt = draw.distinct(2, 6, 9)
-    args = (Vs, Vt, 4, 2, 1, 1, draw.int(3, 6))
-    r = ref.Transformer(*args).double()
-    state = draw.perturb_state(r, 0.5)
-    r.load_state_dict(state)
-    m = sub.build("Transformer", {k: v.float() for k, v in state.items()}, *args, dtype=F32)
+def test_transformer_parallel(sub, ref, once):
+    c = once(lambda d: _parallel_case(d, ref))
+    m = sub.build("Transformer", c.state, *c.args, dtype=F32)
 
     def count(B, S, T):
-        src = _padded(draw, B, S, Vs, [S] + [S - 1] * (B - 1))
-        tgt = _padded(draw, B, T, Vt, [T] * B)
-        with torch.no_grad():
-            exp = r(src, tgt)
+        src, tgt, exp = c.calls[B, S, T]
         return counted_ops(sub, m, src, tgt, expected=exp, what=f"Transformer (B={B}, S={S}, T={T})")
 
-    S2, T2, B2 = draw.int(9, 13), draw.int(9, 13), draw.int(5, 7)
+    S2, T2, B2 = c.S2, c.T2, c.B2
     base = count(2, 3, 4)
     if count(B2, S2, T2) == base:  # the usual case: one call with everything grown
         return
@@ -131,6 +124,24 @@ def test_transformer_parallel(sub, ref, draw):
         if n != base:
             fail(f"Transformer: the number of tensor operations grows with the {grows} ({base} for B=2, S=3, T=4; "
                  f"{n} for {desc}): do not loop over {loop}")
+
+
+def _parallel_case(d, ref):
+    """The model, and per (B, S, T) its padded inputs and the reference's logits: once per run."""
+    Vs, Vt = d.distinct(2, 6, 9)
+    args = (Vs, Vt, 4, 2, 1, 1, d.int(3, 6))
+    r = ref.Transformer(*args).double()
+    state = d.perturb_state(r, 0.5)
+    r.load_state_dict(state)
+    S2, T2, B2 = d.int(9, 13), d.int(9, 13), d.int(5, 7)
+    calls = {}
+    for B, S, T in ((2, 3, 4), (B2, S2, T2), (2, S2, T2), (B2, 3, 4)):
+        src = _padded(d, B, S, Vs, [S] + [S - 1] * (B - 1))
+        tgt = _padded(d, B, T, Vt, [T] * B)
+        with torch.no_grad():
+            calls[B, S, T] = (src, tgt, r(src, tgt))
+    return SimpleNamespace(args=args, state={k: v.float() for k, v in state.items()}, S2=S2, T2=T2, B2=B2,
+                           calls=calls)
 
 
 # ----------------------------------------------------------------------------- float masks in the layers
