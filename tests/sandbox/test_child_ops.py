@@ -102,3 +102,11 @@ def test_gradients_of_a_backward_call_are_that_call_s_alone():
         for name in first:
             assert torch.equal(first[name], again[name]), f"{name}: gradients accumulated over calls"
         p.close()
+
+
+def test_the_zygote_s_objects_are_frozen_before_a_child_forks():
+    """A child's garbage collections must not walk what it inherited (each object they touch copies its page)."""
+    with Sandbox("auto") as sb:
+        p = sb.open("import gc\ndef frozen():\n    return gc.get_freeze_count()\n", "gcprobe")
+        assert p.call("frozen").value > 10_000  # torch alone is hundreds of thousands of objects
+        p.close()
